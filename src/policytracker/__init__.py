@@ -1,0 +1,112 @@
+"""policytracker: an event-sourced record of national digital-asset policy.
+
+Typed, dated, sourced policy events (attrs classes), fuzzy dates, and strict canonical serialisation.
+Everything importable from here is stable; modules whose names start with ``_`` are not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policytracker._countries import country_name
+from policytracker._dates import FuzzyDate, Precision
+from policytracker._events import (
+    AdoptionEstimated,
+    CompanyHeadquartered,
+    CountryEvent,
+    CryptoBanChanged,
+    Event,
+    EventCorrected,
+    EventRetracted,
+    HoldingsReported,
+    IMFConcernRaised,
+    IMFProgramAgreed,
+    IMFRefusal,
+    LegalTenderAdopted,
+    LegalTenderStatus,
+    LegalTenderStatusChanged,
+    MiningPowerAllocated,
+    OfficialAppointed,
+    PartnershipFormed,
+    PolicyStatement,
+    RegulatorEstablished,
+    ReserveAnnounced,
+    ReservePurchase,
+    ReserveSale,
+    ReserveStage,
+    Source,
+    Upcaster,
+    VisitPlanned,
+    event_class,
+    event_type,
+    registered_event_types,
+)
+from policytracker._serialization import (
+    event_from_dict,
+    event_from_json,
+    event_to_dict,
+    event_to_json,
+    make_converter,
+)
+from policytracker.exceptions import (
+    ConcurrencyError,
+    DuplicateEventError,
+    IntegrityError,
+    PolicyTrackerError,
+    SerializationError,
+    ValidationError,
+)
+
+__all__ = [
+    "AdoptionEstimated",
+    "CompanyHeadquartered",
+    "ConcurrencyError",
+    "CountryEvent",
+    "CryptoBanChanged",
+    "DuplicateEventError",
+    "Event",
+    "EventCorrected",
+    "EventRetracted",
+    "FuzzyDate",
+    "HoldingsReported",
+    "IMFConcernRaised",
+    "IMFProgramAgreed",
+    "IMFRefusal",
+    "IntegrityError",
+    "LegalTenderAdopted",
+    "LegalTenderStatus",
+    "LegalTenderStatusChanged",
+    "MiningPowerAllocated",
+    "OfficialAppointed",
+    "PartnershipFormed",
+    "PolicyStatement",
+    "PolicyTrackerError",
+    "Precision",
+    "RegulatorEstablished",
+    "ReserveAnnounced",
+    "ReservePurchase",
+    "ReserveSale",
+    "ReserveStage",
+    "SerializationError",
+    "Source",
+    "Upcaster",
+    "ValidationError",
+    "VisitPlanned",
+    "country_name",
+    "event_class",
+    "event_from_dict",
+    "event_from_json",
+    "event_to_dict",
+    "event_to_json",
+    "event_type",
+    "make_converter",
+    "registered_event_types",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("policytracker")
+    raise AttributeError(f"module 'policytracker' has no attribute {name!r}")

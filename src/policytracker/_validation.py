@@ -1,0 +1,154 @@
+"""Field converters and validators shared by the event classes.
+
+Converters are plain named functions (so type checkers see the accepted argument types); each raises
+:class:`~policytracker.exceptions.ValidationError` naming its field. ``event_type`` adds the class name.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from policytracker._countries import normalize_country
+from policytracker._dates import FuzzyDate
+from policytracker.exceptions import ValidationError
+
+_DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
+_ASSET = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,15}")
+_MAX_DIGITS = 60
+
+
+def to_decimal(value: object, *, field: str, allow_zero: bool = False) -> Decimal:
+    """An exact, canonical, positive (or non-negative) ``Decimal``.
+
+    Accepts ``Decimal``, ``int`` and plain decimal strings (``"6238"``, ``"0.5"``). Floats are refused,
+    because a float such as ``0.1`` is not the number it looks like: pass ``Decimal("0.1")`` or ``"0.1"``.
+    Trailing fractional zeros are dropped (``Decimal("7.00")`` becomes ``Decimal("7")``), so the same
+    figure always encodes, and derives ids, the same way.
+    """
+    if isinstance(value, Decimal):
+        number = value
+    elif type(value) is int or (isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value)):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        raise ValidationError(
+            f"{field}: got the float {value!r}; floats are inexact, pass Decimal({str(value)!r}) "
+            f"or the string {str(value)!r}",
+            field=field,
+        )
+    else:
+        raise ValidationError(
+            f"{field}: expected a Decimal, an int or a decimal string such as '6238' or '0.5', got {value!r}",
+            field=field,
+        )
+    if not number.is_finite():
+        raise ValidationError(f"{field}: {value!r} is not a finite number", field=field)
+    if number < 0 or (number == 0 and not allow_zero):
+        bound = "zero or more" if allow_zero else "greater than zero"
+        raise ValidationError(f"{field}: must be {bound}, got {value!r}", field=field)
+    return _canonical_decimal(number, field)
+
+
+def _canonical_decimal(number: Decimal, field: str) -> Decimal:
+    if number == 0:
+        return Decimal(0)
+    _sign, digit_tuple, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite numbers only
+    digits = list(digit_tuple)
+    while exponent < 0 and digits[-1] == 0:
+        digits.pop()
+        exponent += 1
+    if exponent > 0:
+        digits.extend([0] * exponent)
+        exponent = 0
+    if len(digits) > _MAX_DIGITS:
+        raise ValidationError(f"{field}: {number!r} has more than {_MAX_DIGITS} digits", field=field)
+    return Decimal((0, tuple(digits), exponent))
+
+
+def to_text_tuple(value: object, *, field: str) -> tuple[str, ...]:
+    """A tuple of non-empty strings; a lone string is refused (it would become its characters)."""
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValidationError(
+            f"{field}: expected a tuple of strings such as ('mining',), got {value!r}", field=field
+        )
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise ValidationError(
+                f"{field}: every item must be a non-empty string, got {item!r}", field=field
+            )
+    return items
+
+
+def to_uuid(value: object, *, field: str) -> uuid.UUID:
+    """A ``uuid.UUID`` from a UUID or its string form."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise ValidationError(f"{field}: expected a UUID, got {value!r}", field=field)
+
+
+def to_asset(value: object, *, field: str = "asset") -> str:
+    """An asset symbol, upper-cased: ``"btc"`` → ``"BTC"``."""
+    if isinstance(value, str) and _ASSET.fullmatch(value.upper()):
+        return value.upper()
+    raise ValidationError(
+        f"{field}: expected an asset symbol such as 'BTC' or 'USDT', got {value!r}", field=field
+    )
+
+
+def to_country(value: object, *, field: str = "country") -> str:
+    return normalize_country(value, field=field)
+
+
+def to_fuzzy_date(value: object, *, field: str) -> FuzzyDate:
+    if isinstance(value, FuzzyDate | str | _dt.date):
+        return FuzzyDate.coerce(value, field=field)
+    raise ValidationError(
+        f"{field}: expected a FuzzyDate, an EDTF string such as '2025-07' or a date, got {value!r}",
+        field=field,
+    )
+
+
+# --- attrs validators (they receive the attribute, so they name it themselves) ---------------------
+
+
+def non_empty_text(_instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(
+            f"{attribute.name}: expected a non-empty string, got {value!r}", field=attribute.name
+        )
+
+
+def text(_instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, str):
+        raise ValidationError(f"{attribute.name}: expected a string, got {value!r}", field=attribute.name)
+
+
+def optional_text(_instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:
+        non_empty_text(_instance, attribute, value)
+
+
+def strict_bool(_instance: Any, attribute: Any, value: Any) -> None:
+    if type(value) is not bool:
+        raise ValidationError(
+            f"{attribute.name}: expected True or False, got {value!r}", field=attribute.name
+        )
+
+
+def positive_int(_instance: Any, attribute: Any, value: Any) -> None:
+    if type(value) is not int or value <= 0:
+        raise ValidationError(
+            f"{attribute.name}: expected a whole number greater than zero, got {value!r}",
+            field=attribute.name,
+        )

@@ -1,0 +1,77 @@
+"""Every exception policytracker raises on purpose.
+
+All of them derive from :class:`PolicyTrackerError`, so ``except PolicyTrackerError`` catches any of them,
+and each also subclasses the builtin it resembles, so code written against plain Python keeps working
+(a :class:`ValidationError` is a :class:`ValueError`).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConcurrencyError",
+    "DuplicateEventError",
+    "IntegrityError",
+    "PolicyTrackerError",
+    "SerializationError",
+    "ValidationError",
+]
+
+
+class PolicyTrackerError(Exception):
+    """Base class of every error policytracker raises on purpose."""
+
+
+class ValidationError(PolicyTrackerError, ValueError):
+    """A value does not satisfy the contract: unknown country, negative amount, malformed date, ...
+
+    ``field`` names the offending field (or argument) when there is one.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class SerializationError(PolicyTrackerError, ValueError):
+    """A stored or imported record cannot be decoded: malformed JSON, unknown type tag, bad field,
+    future schema version.
+
+    ``tag`` is the event type tag, ``line`` the 1-based line of a file and ``position`` the log position,
+    each when known; the message names all of them.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tag: str | None = None,
+        line: int | None = None,
+        position: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.tag = tag
+        self.line = line
+        self.position = position
+
+
+class ConcurrencyError(PolicyTrackerError, RuntimeError):
+    """Another writer appended first: the ``expected_position`` given to ``append`` is stale.
+
+    Nothing was written. Re-read the log, decide again, and retry with the new head.
+    """
+
+    def __init__(self, message: str, *, expected: int | None = None, actual: int | None = None) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.actual = actual
+
+
+class DuplicateEventError(PolicyTrackerError, ValueError):
+    """An event was appended whose ``event_id`` is already in the log with different content.
+
+    Nothing was written.
+    """
+
+
+class IntegrityError(PolicyTrackerError, RuntimeError):
+    """A stored log is damaged: its digest chain does not verify, a record is torn, positions have gaps."""

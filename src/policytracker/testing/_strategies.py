@@ -1,0 +1,217 @@
+"""The strategies behind ``policytracker.testing``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+
+from policytracker._countries import known_country_codes, normalize_country
+from policytracker._dates import FuzzyDate
+from policytracker._events import (
+    AdoptionEstimated,
+    CompanyHeadquartered,
+    CryptoBanChanged,
+    Event,
+    EventCorrected,
+    EventRetracted,
+    HoldingsReported,
+    IMFConcernRaised,
+    IMFProgramAgreed,
+    IMFRefusal,
+    LegalTenderAdopted,
+    LegalTenderStatus,
+    LegalTenderStatusChanged,
+    MiningPowerAllocated,
+    OfficialAppointed,
+    PartnershipFormed,
+    PolicyStatement,
+    RegulatorEstablished,
+    ReserveAnnounced,
+    ReservePurchase,
+    ReserveSale,
+    ReserveStage,
+    Source,
+    VisitPlanned,
+)
+from policytracker.exceptions import ValidationError
+
+__all__ = ["country_codes", "events", "fuzzy_dates", "sources"]
+
+_DEFAULT_MIN = _dt.date(2015, 1, 1)
+_DEFAULT_MAX = _dt.date(2030, 12, 31)
+_ASSETS = ("BTC", "ETH", "USDT")
+
+
+def _checked_countries(countries: Iterable[str] | None) -> tuple[str, ...]:
+    if countries is None:
+        return tuple(sorted(known_country_codes()))
+    if isinstance(countries, str):
+        raise ValidationError(f"countries: expected an iterable of codes, got the string {countries!r}")
+    codes = tuple(sorted({normalize_country(code, field="countries") for code in countries}))
+    if not codes:
+        raise ValidationError("countries: expected at least one country code")
+    return codes
+
+
+def country_codes(*, countries: Iterable[str] | None = None) -> st.SearchStrategy[str]:
+    """Upper-case ISO 3166-1 alpha-2 codes, from *countries* when given (validated now), else all of them.
+
+    Shrinks toward the alphabetically first code.
+    """
+    return st.sampled_from(_checked_countries(countries))
+
+
+def fuzzy_dates(
+    *, min_value: _dt.date = _DEFAULT_MIN, max_value: _dt.date = _DEFAULT_MAX
+) -> st.SearchStrategy[FuzzyDate]:
+    """``FuzzyDate`` values of mixed precision whose days all lie within *min_value*..*max_value*.
+
+    Shrinks toward day precision and toward *min_value*.
+    """
+    for name, bound in (("min_value", min_value), ("max_value", max_value)):
+        if isinstance(bound, _dt.datetime) or not isinstance(bound, _dt.date):
+            raise ValidationError(f"fuzzy_dates: {name} must be a date, got {bound!r}", field=name)
+    if min_value > max_value:
+        raise ValidationError(f"fuzzy_dates: min_value {min_value} is after max_value {max_value}")
+
+    def truncate(day: _dt.date, precision: int) -> FuzzyDate:
+        if precision == 0:
+            return FuzzyDate.from_date(day)
+        if precision == 1:
+            return FuzzyDate(year=day.year, month=day.month)
+        return FuzzyDate(year=day.year)
+
+    def inside(value: FuzzyDate) -> bool:
+        return min_value <= value.earliest and value.latest <= max_value
+
+    day_dates = st.dates(min_value=min_value, max_value=max_value)
+    return st.builds(truncate, day_dates, st.integers(0, 2)).filter(inside) | day_dates.map(
+        FuzzyDate.from_date
+    )
+
+
+_text = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=24
+).filter(lambda s: bool(s.strip()))
+_words = st.sampled_from(
+    ("mining", "reserve", "knowledge sharing", "sanctions", "payments", "infrastructure")
+)
+_labels = _words | _text
+
+
+def sources() -> st.SearchStrategy[Source]:
+    """``Source`` values: a publisher, and sometimes a URL, a title and a publication date."""
+    return st.builds(
+        Source,
+        publisher=st.sampled_from(("Cryptonews", "Bloomberg", "Reuters")) | _text,
+        url=st.none() | st.just("https://example.org/article"),
+        title=st.none() | _text,
+        published=st.none() | fuzzy_dates(),
+    )
+
+
+def _amounts(*, allow_zero: bool = False) -> st.SearchStrategy[Decimal]:
+    low = Decimal(0) if allow_zero else Decimal("0.00000001")
+    return st.decimals(
+        min_value=low, max_value=Decimal(1_000_000), places=8, allow_nan=False, allow_infinity=False
+    ).filter(lambda d: allow_zero or d > 0)
+
+
+def _common() -> dict[str, st.SearchStrategy[Any]]:
+    return {
+        "occurred": fuzzy_dates(),
+        "sources": st.lists(sources(), max_size=2).map(tuple),
+        "note": st.just("") | _text,
+    }
+
+
+def _per_type(codes: Sequence[str]) -> dict[type[Event], st.SearchStrategy[Event]]:
+    country = st.sampled_from(codes)
+    asset = st.sampled_from(_ASSETS)
+    common = _common()
+
+    def make(cls: Callable[..., Event], **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Event]:
+        return st.builds(cls, **common, **fields)
+
+    table: dict[type[Event], st.SearchStrategy[Event]] = {
+        ReservePurchase: make(
+            ReservePurchase, country=country, asset=asset, amount=_amounts(), price_usd=st.none() | _amounts()
+        ),
+        ReserveSale: make(ReserveSale, country=country, asset=asset, amount=_amounts()),
+        HoldingsReported: make(
+            HoldingsReported, country=country, asset=asset, amount=_amounts(allow_zero=True), basis=_labels
+        ),
+        ReserveAnnounced: make(
+            ReserveAnnounced, country=country, asset=asset, stage=st.sampled_from(ReserveStage)
+        ),
+        IMFProgramAgreed: make(
+            IMFProgramAgreed,
+            country=country,
+            amount_usd=st.none() | _amounts(),
+            facility=st.just("") | _labels,
+            ends=st.none() | fuzzy_dates(),
+        ),
+        IMFRefusal: make(IMFRefusal, country=country, proposal=_labels),
+        IMFConcernRaised: make(IMFConcernRaised, country=country, topic=_labels),
+        RegulatorEstablished: make(
+            RegulatorEstablished, country=country, name=_labels, acronym=st.just("") | _labels
+        ),
+        LegalTenderAdopted: make(LegalTenderAdopted, country=country, asset=asset),
+        LegalTenderStatusChanged: make(
+            LegalTenderStatusChanged, country=country, asset=asset, status=st.sampled_from(LegalTenderStatus)
+        ),
+        CryptoBanChanged: make(CryptoBanChanged, country=country, scope=_labels, banned=st.booleans()),
+        MiningPowerAllocated: make(MiningPowerAllocated, country=country, megawatts=_amounts()),
+        AdoptionEstimated: make(AdoptionEstimated, country=country, holders=st.integers(1, 10**9)),
+        OfficialAppointed: make(OfficialAppointed, country=country, person=_labels, role=_labels),
+        CompanyHeadquartered: make(CompanyHeadquartered, country=country, company=_labels),
+        PolicyStatement: make(
+            PolicyStatement, country=country, text=_labels, topics=st.lists(_labels, max_size=3).map(tuple)
+        ),
+    }
+    if len(codes) >= 2:
+        table[PartnershipFormed] = make(
+            PartnershipFormed,
+            countries=st.lists(country, min_size=2, max_size=3, unique=True).map(tuple),
+            areas=st.lists(_labels, max_size=3).map(tuple),
+            instrument=st.just("") | _labels,
+        )
+        table[VisitPlanned] = st.lists(country, min_size=2, max_size=2, unique=True).flatmap(
+            lambda pair: make(VisitPlanned, country=st.just(pair[0]), host=st.just(pair[1]), official=_labels)
+        )
+    return table
+
+
+def events(
+    *, types: Iterable[type[Event]] | None = None, countries: Iterable[str] | None = None
+) -> st.SearchStrategy[Event]:
+    """Standalone built-in events (no retractions or corrections: those need a target in a history).
+
+    *types* limits the event classes (each must be a built-in standalone type); *countries* the codes
+    used. Partnerships and visits need two countries, so with one country they are left out.
+
+    Raises:
+        ValidationError: an unknown country code, an empty *types*, or a type this strategy cannot build.
+    """
+    codes = _checked_countries(countries)
+    table = _per_type(codes)
+    if types is None:
+        chosen = list(table.values())
+    else:
+        wanted = list(types)
+        if not wanted:
+            raise ValidationError("events: types must not be empty")
+        chosen = []
+        for cls in wanted:
+            if cls in (EventRetracted, EventCorrected):
+                raise ValidationError(
+                    f"events: {cls.__name__} needs a target; use histories() for retractions and corrections"
+                )
+            if cls not in table:
+                raise ValidationError(f"events: no strategy for {cls!r} with countries {codes}")
+            chosen.append(table[cls])
+    return st.one_of(chosen)

@@ -1,0 +1,214 @@
+import uuid
+from decimal import Decimal
+
+import attrs
+import pytest
+from hypothesis import given
+
+import policytracker as pt
+from policytracker.testing import events
+
+PK_SV = dict(occurred="2025-07", countries=("SV", "pk"), areas=("knowledge sharing",))
+
+
+def purchase(**changes):
+    fields = dict(occurred="2025-06", country="SV", amount=7)
+    fields.update(changes)
+    return pt.ReservePurchase(**fields)
+
+
+def test_country_codes_are_normalised():
+    assert "SV" == purchase(country="sv").country
+
+
+def test_partnership_countries_are_sorted_and_belong_to_both():
+    partnership = pt.PartnershipFormed(**PK_SV)
+
+    assert ("PK", "SV") == partnership.countries
+
+
+@pytest.mark.parametrize(
+    ("countries", "message"),
+    [(("PK",), "at least two distinct"), (("PK", "pk"), "listed twice"), ("PKSV", "tuple of country codes")],
+)
+def test_partnership_needs_two_distinct_countries(countries, message):
+    with pytest.raises(pt.ValidationError, match=message):
+        pt.PartnershipFormed(occurred="2025", countries=countries)
+
+
+def test_unknown_country_names_class_field_and_value():
+    with pytest.raises(pt.ValidationError) as info:
+        purchase(country="XX")
+
+    assert "country" == info.value.field
+    assert "ReservePurchase.country" in str(info.value)
+    assert "'XX'" in str(info.value)
+
+
+@pytest.mark.parametrize("amount", [0, -1, "-7", Decimal("-0.5"), Decimal("NaN"), "7e3", True, None])
+def test_bad_amounts_are_refused(amount):
+    with pytest.raises(pt.ValidationError, match="amount"):
+        purchase(amount=amount)
+
+
+def test_floats_are_refused_with_a_fix():
+    with pytest.raises(pt.ValidationError, match=r"Decimal\('7.5'\)"):
+        purchase(amount=7.5)
+
+
+@pytest.mark.parametrize(("given", "stored"), [(7, "7"), ("7.50", "7.5"), (Decimal("6.238E+3"), "6238")])
+def test_amounts_are_exact_canonical_decimals(given, stored):
+    assert stored == str(purchase(amount=given).amount)
+
+
+def test_a_zero_holdings_report_is_allowed_but_zero_megawatts_are_not():
+    assert Decimal(0) == pt.HoldingsReported(occurred="2025", country="SV", amount=0).amount
+    with pytest.raises(pt.ValidationError, match="megawatts"):
+        pt.MiningPowerAllocated(occurred="2025", country="PK", megawatts=0)
+
+
+def test_holders_must_be_a_positive_whole_number():
+    with pytest.raises(pt.ValidationError, match="holders"):
+        pt.AdoptionEstimated(occurred="2025", country="PK", holders=0)
+    with pytest.raises(pt.ValidationError, match="holders"):
+        pt.AdoptionEstimated(occurred="2025", country="PK", holders="20000000")
+
+
+def test_a_lone_string_for_a_tuple_field_is_refused():
+    with pytest.raises(pt.ValidationError, match="topics"):
+        pt.PolicyStatement(occurred="2025", country="PK", text="x", topics="mining")
+
+
+def test_enums_accept_their_value_and_name_choices_otherwise():
+    assert (
+        pt.ReserveStage.PLANNED == pt.ReserveAnnounced(occurred="2025", country="PK", stage="planned").stage
+    )
+    with pytest.raises(pt.ValidationError, match="'planned', 'established'"):
+        pt.ReserveAnnounced(occurred="2025", country="PK", stage="maybe")
+
+
+def test_a_visit_touches_both_countries_and_not_its_own():
+    visit = pt.VisitPlanned(occurred="2024", country="SV", host="RU", official="Nayib Bukele")
+
+    assert ("SV", "RU") == visit.countries
+    with pytest.raises(pt.ValidationError, match="host"):
+        pt.VisitPlanned(occurred="2024", country="SV", host="sv", official="Nayib Bukele")
+
+
+def test_a_correction_replacement_must_be_standalone():
+    retraction = pt.EventRetracted(occurred="2025", target=uuid.uuid4())
+    with pytest.raises(pt.ValidationError, match="standalone"):
+        pt.EventCorrected(occurred="2025", target=uuid.uuid4(), replacement=retraction)
+
+
+def test_a_correction_belongs_to_its_replacements_countries():
+    correction = pt.EventCorrected(occurred="2025", target=uuid.uuid4(), replacement=purchase())
+
+    assert ("SV",) == correction.countries
+
+
+def test_events_are_frozen():
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        purchase().amount = Decimal(8)  # type: ignore[misc]
+
+
+def test_the_same_fact_gets_the_same_id():
+    assert purchase().event_id == purchase().event_id
+    assert purchase() == purchase()
+
+
+def test_different_content_gets_a_different_id():
+    assert purchase().event_id != purchase(amount=8).event_id
+    assert purchase().event_id != purchase(note="x").event_id
+
+
+def test_a_field_given_at_its_default_keeps_the_id():
+    assert purchase().event_id == purchase(asset="BTC", price_usd=None, note="", sources=()).event_id
+
+
+def test_evolve_re_derives_a_derived_id():
+    changed = attrs.evolve(purchase(), amount=8)
+
+    assert purchase(amount=8).event_id == changed.event_id
+
+
+def test_evolve_keeps_an_explicit_id():
+    explicit = uuid.UUID("00000000-0000-4000-8000-000000000001")
+
+    assert explicit == attrs.evolve(purchase(event_id=explicit), amount=8).event_id
+
+
+def test_derived_ids_are_stable_across_releases():
+    # The derivation is a contract: stored logs and curated files depend on it.
+    assert (
+        uuid.UUID("d0ffe481-d6d9-5528-85be-c3c0add7e55c")
+        == pt.ReservePurchase(occurred="2025-07", country="SV", amount=7).event_id
+    )
+
+
+@given(events())
+def test_every_event_knows_its_countries(event):
+    assert event.countries
+    assert all(len(code) == 2 and code.isupper() for code in event.countries)
+
+
+def test_builtin_tags_are_stable_strings():
+    assert "reserve.purchase" == pt.ReservePurchase.__event_tag__
+    assert pt.ReservePurchase is pt.event_class("reserve.purchase")
+    assert 20 <= len(pt.registered_event_types())
+
+
+def test_an_unknown_tag_is_a_lookup_error_naming_it():
+    with pytest.raises(LookupError, match=r"'no\.such'"):
+        pt.event_class("no.such")
+
+
+def test_users_register_their_own_event_types():
+    @pt.event_type("test.sanctions_evaded")
+    @attrs.frozen(kw_only=True)
+    class SanctionsEvaded(pt.CountryEvent):
+        method: str
+
+    event = SanctionsEvaded(occurred="2024", country="ru", method="crypto")
+
+    assert ("RU",) == event.countries
+    assert "test.sanctions_evaded" == event.tag
+    assert event == pt.event_from_json(pt.event_to_json(event))
+
+
+def test_a_tag_cannot_be_taken_twice():
+    with pytest.raises(ValueError, match="already registered"):
+
+        @pt.event_type("reserve.purchase")
+        @attrs.frozen(kw_only=True)
+        class Other(pt.CountryEvent):
+            pass
+
+
+@pytest.mark.parametrize("tag", ["Reserve.Purchase", "reserve purchase", "", "reserve."])
+def test_malformed_tags_are_refused(tag):
+    with pytest.raises(ValueError, match="tag"):
+        pt.event_type(tag)
+
+
+def test_reserved_field_names_are_refused():
+    with pytest.raises(ValueError, match="reserved"):
+
+        @pt.event_type("test.reserved")
+        @attrs.frozen(kw_only=True)
+        class Bad(pt.CountryEvent):
+            version: int
+
+
+def test_upcasters_with_gaps_are_refused_at_registration():
+    with pytest.raises(ValueError, match="consecutive"):
+        pt.event_type("test.gappy", version=4, upcasters={1: dict, 3: dict})
+
+
+def test_an_unregistered_subclass_cannot_be_made():
+    @attrs.frozen(kw_only=True)
+    class Unregistered(pt.CountryEvent):
+        pass
+
+    with pytest.raises(TypeError, match="event_type"):
+        Unregistered(occurred="2025", country="PK")
