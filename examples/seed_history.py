@@ -1,10 +1,16 @@
-"""The facts of the three seed articles as policytracker events, printed as a timeline.
+"""The facts of the three seed articles as policytracker events, stored in a SQLite log and replayed.
 
-Run it with ``python examples/seed_history.py``. Each event carries its source; vague dates stay vague
-("in January" is ``2025-01``, "in 2021" is ``2021``, "recently" in a July 2025 article is ``2025``).
+Run it with ``python examples/seed_history.py [LOG]`` (LOG defaults to a fresh temporary ``.db`` file;
+running it twice on the same LOG adds nothing, because ids are derived from content). Each event carries
+its source; vague dates stay vague ("in January" is ``2025-01``, "in 2021" is ``2021``, "recently" in a
+July 2025 article is ``2025``).
 """
 
 from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
 
 from policytracker import (
     AdoptionEstimated,
@@ -26,6 +32,7 @@ from policytracker import (
     Source,
     VisitPlanned,
     country_name,
+    open_log,
 )
 
 CRYPTONEWS = Source(
@@ -215,13 +222,29 @@ def seed_events() -> list[Event]:
     ]
 
 
-def main() -> None:
-    history = sorted(seed_events(), key=lambda event: (event.occurred.earliest, event.occurred.latest))
-    for event in history:
-        places = ", ".join(country_name(code) for code in event.countries)
-        print(f"{event.occurred!s:<10}  {type(event).__name__:<22}  {places}")
-    print(f"{len(history)} events from {len({s for e in history for s in e.sources})} sources")
+def main(argv: list[str]) -> int:
+    target = Path(argv[0]) if argv else Path(tempfile.mkdtemp()) / "seed_history.db"
+    with open_log(target) as log:
+        result = log.append(seed_events())
+        print(f"{target}: {len(result.written)} events appended, {len(result.unchanged)} already there")
+        for country in ("PK", "SV", "RU"):
+            records = sorted(log.read(country=country), key=lambda r: (r.event.occurred, r.position))
+            print(f"\n{country_name(country)} ({len(records)} events)")
+            for record in records:
+                event = record.event
+                print(f"  {event.occurred!s:<10}  {type(event).__name__:<22}  {_summary(event)}")
+        report = log.verify()
+        print(f"\ndigest chain: {'intact' if report.ok else report.reason} ({report.checked} records)")
+    return 0 if report.ok else 1
+
+
+def _summary(event: Event) -> str:
+    for name in ("text", "proposal", "topic", "name", "company", "person", "amount", "megawatts", "host"):
+        value = getattr(event, name, None)
+        if value is not None:
+            return str(value)[:60]
+    return ", ".join(event.countries)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

@@ -78,3 +78,21 @@ def test_every_event_survives_serialisation(history):
 
 def test_no_fact_is_recorded_twice(history):
     assert len(history) == len({event.event_id for event in history})
+
+
+def test_the_example_replays_through_sqlite_and_is_idempotent(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("seed_history_main", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    target = tmp_path / "seeds.db"
+
+    assert 0 == module.main([str(target)])
+    first = capsys.readouterr().out
+    assert 0 == module.main([str(target)])
+    second = capsys.readouterr().out
+
+    assert "23 events appended, 0 already there" in first
+    assert "0 events appended, 23 already there" in second
+    assert "digest chain: intact (23 records)" in second
+    with pt.open_log(target) as log:
+        assert 23 == log.head

@@ -1,6 +1,7 @@
 """policytracker: an event-sourced record of national digital-asset policy.
 
-Typed, dated, sourced policy events (attrs classes), fuzzy dates, and strict canonical serialisation.
+Typed, dated, sourced policy events (attrs classes), fuzzy dates, strict canonical serialisation, and
+an append-only, digest-chained log with in-memory, SQLite and JSON Lines stores.
 Everything importable from here is stable; modules whose names start with ``_`` are not.
 """
 
@@ -41,6 +42,14 @@ from policytracker._events import (
     event_type,
     registered_event_types,
 )
+from policytracker._log import (
+    AppendResult,
+    EventLog,
+    Recorded,
+    VerifyReport,
+    copy_log,
+    open_log,
+)
 from policytracker._serialization import (
     event_from_dict,
     event_from_json,
@@ -59,6 +68,7 @@ from policytracker.exceptions import (
 
 __all__ = [
     "AdoptionEstimated",
+    "AppendResult",
     "CompanyHeadquartered",
     "ConcurrencyError",
     "CountryEvent",
@@ -66,6 +76,7 @@ __all__ = [
     "DuplicateEventError",
     "Event",
     "EventCorrected",
+    "EventLog",
     "EventRetracted",
     "FuzzyDate",
     "HoldingsReported",
@@ -82,6 +93,7 @@ __all__ = [
     "PolicyStatement",
     "PolicyTrackerError",
     "Precision",
+    "Recorded",
     "RegulatorEstablished",
     "ReserveAnnounced",
     "ReservePurchase",
@@ -91,7 +103,9 @@ __all__ = [
     "Source",
     "Upcaster",
     "ValidationError",
+    "VerifyReport",
     "VisitPlanned",
+    "copy_log",
     "country_name",
     "event_class",
     "event_from_dict",
@@ -100,6 +114,7 @@ __all__ = [
     "event_to_json",
     "event_type",
     "make_converter",
+    "open_log",
     "registered_event_types",
 ]
 

@@ -1,0 +1,511 @@
+"""The log contract shared by every store: records, results, the digest chain, and ``_BaseLog``.
+
+``_BaseLog`` implements the whole of ``EventLog`` (validation, idempotent re-appends, duplicate and
+concurrency checks, positions, ``recorded_at`` stamps, the digest chain, reading and verifying) on top of a
+handful of store primitives, so that every store behaves the same way by construction. A store supplies:
+
+- ``_transaction()``: a context manager holding the store's write lock (a SQLite ``BEGIN IMMEDIATE``, an OS
+  file lock, a mutex) for the duration of one append;
+- ``_tail()``: ``(head, last digest, last recorded_at text)``, read inside the transaction;
+- ``_lookup(ids)``: the stored event JSON and countries of those ids that are in the log;
+- ``_write(rows)``: store the rows (inside the transaction);
+- ``_scan(after, country, tags)``: stored rows in position order, streaming;
+- ``_head()`` and ``close()``.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as _dt
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any, Protocol, Self, runtime_checkable
+
+import attrs
+import pendulum
+
+from policytracker._canonical import canonical_json, encode_event
+from policytracker._countries import normalize_country
+from policytracker._events import Event, EventCorrected, EventRetracted, event_class
+from policytracker._serialization import event_from_dict, event_from_json, format_timestamp, parse_timestamp
+from policytracker.exceptions import (
+    ConcurrencyError,
+    DuplicateEventError,
+    IntegrityError,
+    ValidationError,
+)
+
+__all__ = [
+    "AppendResult",
+    "Clock",
+    "EventLog",
+    "Recorded",
+    "VerifyReport",
+    "chain_digest",
+    "record_json",
+]
+
+#: A clock returns the timezone-aware moment to stamp on the next append.
+Clock = Callable[[], _dt.datetime]
+
+
+def _system_clock() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+@attrs.frozen(kw_only=True)
+class Recorded:
+    """One stored event: its gap-free ``position`` (from 1), the UTC ``recorded_at`` stamp, the ``event``
+    and the chained ``digest``."""
+
+    position: int
+    recorded_at: pendulum.DateTime
+    event: Event
+    digest: str
+
+
+@attrs.frozen(kw_only=True)
+class AppendResult:
+    """What one ``append`` did: the records it ``written`` (in order), the ids it found already stored with
+    identical content (``unchanged``, a no-op), and the log's ``head`` afterwards."""
+
+    head: int
+    written: tuple[Recorded, ...] = ()
+    unchanged: tuple[uuid.UUID, ...] = ()
+
+    @property
+    def positions(self) -> tuple[int, ...]:
+        """The positions of the newly written records."""
+        return tuple(record.position for record in self.written)
+
+
+@attrs.frozen(kw_only=True)
+class VerifyReport:
+    """The result of ``verify()``: ``ok``, how many records were ``checked``, and for a damaged log the
+    ``first_bad_position`` (the position, or for a JSON Lines file the line, where the chain breaks) and a
+    human-readable ``reason``."""
+
+    ok: bool
+    checked: int
+    first_bad_position: int | None = None
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@attrs.frozen
+class _Row:
+    """A record as stored: the canonical event JSON text, never re-encoded once written."""
+
+    position: int
+    recorded_at: str
+    event_json: str
+    digest: str
+    event_id: uuid.UUID
+    tag: str
+    countries: tuple[str, ...]
+    #: The event already parsed from JSON, when the store had to parse it anyway (saves a second parse).
+    event_obj: dict[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
+
+
+def stored_id(text: object) -> uuid.UUID:
+    """The id column of a stored row, read leniently: rows are decoded from their event JSON, so a damaged
+    id column must not stop ``verify()`` from describing the damage (the nil UUID stands in)."""
+    if isinstance(text, str):
+        try:
+            return uuid.UUID(text)
+        except ValueError:
+            pass
+    return uuid.UUID(int=0)
+
+
+def record_json(position: int, recorded_at: str, event_json: str) -> str:
+    """The canonical record of DESIGN §4: ``{"event":…,"position":n,"recorded_at":"…"}``, sorted keys, no
+    whitespace. *event_json* must already be canonical; it is embedded as is."""
+    return f'{{"event":{event_json},"position":{position},"recorded_at":"{recorded_at}"}}'
+
+
+def chain_digest(previous: str, position: int, recorded_at: str, event_json: str) -> str:
+    """``sha256_hex(previous + canonical_record)``: the digest of record *position* (``previous`` is the
+    empty string for position 1)."""
+    data = (previous + record_json(position, recorded_at, event_json)).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+@runtime_checkable
+class EventLog(Protocol):
+    """The append-only log of policy events; every store keeps this contract (see DESIGN §4)."""
+
+    @property
+    def head(self) -> int:
+        """The last position (0 when empty), read live from the store."""
+        ...
+
+    def append(self, events: Iterable[Event], *, expected_position: int | None = None) -> AppendResult:
+        """Append *events* atomically: all or nothing."""
+        ...
+
+    def read(
+        self,
+        *,
+        after: int = 0,
+        country: str | None = None,
+        types: Iterable[type[Event] | str] | None = None,
+    ) -> Iterator[Recorded]:
+        """Stored records after position *after*, in position order, streaming."""
+        ...
+
+    def verify(self) -> VerifyReport:
+        """Recompute the digest chain and report the first record that does not match."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources; the log cannot be used afterwards."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Recorded]: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class _BaseLog(abc.ABC):
+    """Implements ``EventLog`` over the store primitives described in the module docstring."""
+
+    #: Human-readable name of the target, used in error messages.
+    target: str
+
+    def __init__(self, target: str, clock: Clock | None) -> None:
+        self.target = target
+        self._clock: Clock = clock if clock is not None else _system_clock
+        self._mutex = threading.RLock()
+        self._closed = False
+
+    # -- store primitives ---------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _transaction(self) -> AbstractContextManager[None]: ...
+
+    @abc.abstractmethod
+    def _tail(self) -> tuple[int, str, str | None]: ...
+
+    @abc.abstractmethod
+    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[str, tuple[str, ...]]]: ...
+
+    @abc.abstractmethod
+    def _write(self, rows: Sequence[_Row]) -> None: ...
+
+    @abc.abstractmethod
+    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[_Row]: ...
+
+    @abc.abstractmethod
+    def _head(self) -> int: ...
+
+    @abc.abstractmethod
+    def _close(self) -> None:
+        """Release store resources (the base marks the log closed)."""
+
+    # -- the contract -----------------------------------------------------------------------------------
+
+    @property
+    def head(self) -> int:
+        """The last position (0 when empty), read live from the store, so other writers' appends count."""
+        self._check_open()
+        return self._head()
+
+    def __len__(self) -> int:
+        return self.head
+
+    def __iter__(self) -> Iterator[Recorded]:
+        return self.read()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<{type(self).__name__} {self.target!r} ({state})>"
+
+    def close(self) -> None:
+        """Release the store's resources. Closing twice is harmless; a closed log raises ``ValueError``."""
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"the log {self.target!r} is closed")
+
+    def append(self, events: Iterable[Event], *, expected_position: int | None = None) -> AppendResult:
+        """Append *events* atomically, in the order given: all are written, or none.
+
+        *expected_position* is the ``head`` the caller last saw; when another writer has appended since,
+        :class:`ConcurrencyError` is raised. An event whose ``event_id`` is already stored with identical
+        content is skipped and listed in ``unchanged``; the same id with different content is a
+        :class:`DuplicateEventError`. A retraction or correction must name an event already in the log (or
+        earlier in *events*), else :class:`ValidationError`. One append shares one ``recorded_at`` stamp,
+        which never goes backwards. Nothing is written when anything is refused.
+        """
+        self._check_open()
+        batch = self._prepare(events)
+        if expected_position is not None and (type(expected_position) is not int or expected_position < 0):
+            raise ValidationError(
+                f"expected_position must be an int >= 0, got {expected_position!r}", field="expected_position"
+            )
+        with self._mutex, self._transaction():
+            head, digest, last_stamp = self._tail()
+            if expected_position is not None and expected_position != head:
+                raise ConcurrencyError(
+                    f"{self.target}: expected the head at position {expected_position}, but it is at {head}; "
+                    "another writer appended first. Re-read the log and retry.",
+                    expected=expected_position,
+                    actual=head,
+                )
+            wanted = {event.event_id for event, _ in batch}
+            wanted.update(
+                event.target for event, _ in batch if isinstance(event, EventRetracted | EventCorrected)
+            )
+            stored = self._lookup(sorted(wanted, key=str))
+            rows, unchanged = self._plan(batch, stored, head, digest, last_stamp)
+            if rows:
+                self._write([row for row, _ in rows.values()])
+        written = tuple(self._to_recorded(row, event) for row, event in rows.values())
+        return AppendResult(head=head + len(written), written=written, unchanged=tuple(unchanged))
+
+    def _prepare(self, events: Iterable[Event]) -> list[tuple[Event, str]]:
+        if isinstance(events, Event):
+            raise ValidationError("append takes an iterable of events; wrap a single event in a list")
+        batch = []
+        for index, event in enumerate(events):
+            if not isinstance(event, Event):
+                raise ValidationError(f"events[{index}]: expected an Event, got {event!r}")
+            batch.append((event, canonical_json(encode_event(event))))
+        return batch
+
+    def _next_stamp(self, last_stamp: str | None) -> str:
+        moment = self._clock()
+        if not isinstance(moment, _dt.datetime) or moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValidationError(f"the log's clock must return a timezone-aware datetime, got {moment!r}")
+        stamp = format_timestamp(moment)
+        # Fixed-width UTC text compares like the moments it names; never let recorded_at go backwards.
+        return max(stamp, last_stamp) if last_stamp is not None else stamp
+
+    def _plan(
+        self,
+        batch: list[tuple[Event, str]],
+        stored: Mapping[uuid.UUID, tuple[str, tuple[str, ...]]],
+        head: int,
+        digest: str,
+        last_stamp: str | None,
+    ) -> tuple[dict[uuid.UUID, tuple[_Row, Event]], list[uuid.UUID]]:
+        rows: dict[uuid.UUID, tuple[_Row, Event]] = {}
+        unchanged: list[uuid.UUID] = []
+        stamp = self._next_stamp(last_stamp) if batch else ""
+        position = head
+        for index, (event, text) in enumerate(batch):
+            event_id = event.event_id
+            if event_id in stored or event_id in rows:
+                previous = rows[event_id][1] if event_id in rows else self._decode_stored(stored[event_id][0])
+                if previous != event:
+                    raise DuplicateEventError(
+                        f"events[{index}]: event_id {event_id} is already in {self.target} with different "
+                        "content; record a change as an EventCorrected, or give the new event its own id"
+                    )
+                unchanged.append(event_id)
+                continue
+            countries = self._record_countries(index, event, stored, rows)
+            position += 1
+            digest = chain_digest(digest, position, stamp, text)
+            row = _Row(position, stamp, text, digest, event_id, event.tag, countries)
+            rows[event_id] = (row, event)
+        return rows, unchanged
+
+    def _record_countries(
+        self,
+        index: int,
+        event: Event,
+        stored: Mapping[uuid.UUID, tuple[str, tuple[str, ...]]],
+        rows: Mapping[uuid.UUID, tuple[_Row, Event]],
+    ) -> tuple[str, ...]:
+        if not isinstance(event, EventRetracted | EventCorrected):
+            return event.countries
+        target = event.target
+        if target in rows:
+            target_countries = rows[target][0].countries
+        elif target in stored:
+            target_countries = stored[target][1]
+        else:
+            raise ValidationError(
+                f"events[{index}]: {type(event).__name__} targets {target}, which is not in {self.target}; "
+                "append the event it refers to first",
+                field="target",
+            )
+        return tuple(dict.fromkeys((*event.countries, *target_countries)))
+
+    def _decode_stored(self, text: str) -> Event:
+        return event_from_json(text)
+
+    def _to_recorded(self, row: _Row, event: Event | None = None) -> Recorded:
+        if event is None:
+            if row.event_obj is not None:
+                event = event_from_dict(row.event_obj, position=row.position)
+            else:
+                event = event_from_json(row.event_json, position=row.position)
+        return Recorded(
+            position=row.position,
+            recorded_at=parse_timestamp(row.recorded_at),
+            event=event,
+            digest=row.digest,
+        )
+
+    def read(
+        self,
+        *,
+        after: int = 0,
+        country: str | None = None,
+        types: Iterable[type[Event] | str] | None = None,
+    ) -> Iterator[Recorded]:
+        """Stored records with a position greater than *after*, in position order, streaming.
+
+        *country* keeps the records that touch that country (a retraction or correction touches its
+        target's countries); *types* keeps the records of those event classes or type tags.
+
+        Raises:
+            ValidationError: an unknown country code or type, or a negative *after*.
+            SerializationError: a stored record cannot be decoded (the message names its position).
+            IntegrityError: positions are not gap-free.
+        """
+        self._check_open()
+        if type(after) is not int or after < 0:
+            raise ValidationError(f"after must be an int >= 0, got {after!r}", field="after")
+        code = None if country is None else normalize_country(country, field="country")
+        tags = None if types is None else _tags(types)
+        return self._read(after, code, tags)
+
+    def _read(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[Recorded]:
+        expected = after + 1
+        check_gaps = country is None and tags is None
+        for row in self._scan(after, country, tags):
+            if check_gaps and row.position != expected:
+                raise IntegrityError(
+                    f"{self.target}: position {expected} is missing (the next stored record is "
+                    f"{row.position}); run verify() for details"
+                )
+            expected = row.position + 1
+            yield self._to_recorded(row)
+
+    def verify(self) -> VerifyReport:
+        """Recompute the digest chain from the stored bytes and report the first record that does not match.
+
+        Detects a changed byte, a deleted, inserted or swapped record, and (for files) a torn final write.
+        Nothing is repaired.
+        """
+        self._check_open()
+        digest = ""
+        checked = 0
+        for row in self._raw_rows():
+            expected_position = checked + 1
+            if row.position != expected_position:
+                return VerifyReport(
+                    ok=False,
+                    checked=checked,
+                    first_bad_position=expected_position,
+                    reason=f"expected position {expected_position}, found {row.position}: a record is "
+                    "missing, duplicated or out of order",
+                )
+            digest = chain_digest(digest, row.position, row.recorded_at, row.event_json)
+            if digest != row.digest:
+                return VerifyReport(
+                    ok=False,
+                    checked=checked,
+                    first_bad_position=row.position,
+                    reason=f"the digest of position {row.position} does not match its content or the "
+                    "records before it: the record was changed, or one before it was",
+                )
+            checked += 1
+        return VerifyReport(ok=True, checked=checked)
+
+    # -- copying --------------------------------------------------------------------------------------------
+
+    def _raw_rows(self) -> Iterator[_Row]:
+        """Every stored row with its canonical event text, for verifying and copying."""
+        return self._scan(0, None, None)
+
+    def _import_rows(self, rows: Iterable[_Row]) -> int:
+        """Store verified *rows* verbatim (positions, stamps, digests) into this empty log."""
+        self._check_open()
+        with self._mutex, self._transaction():
+            if self._tail()[0] != 0:
+                raise ValueError(f"copy needs an empty destination, but {self.target} holds records")
+            count = 0
+            batch: list[_Row] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) == 1000:
+                    self._write(batch)
+                    count += len(batch)
+                    batch = []
+            if batch:
+                self._write(batch)
+                count += len(batch)
+        return count
+
+
+def _tags(types: Iterable[type[Event] | str]) -> frozenset[str]:
+    if isinstance(types, str | type):
+        types = [types]
+    tags = set()
+    for item in types:
+        if isinstance(item, str):
+            try:
+                event_class(item)
+            except LookupError as exc:
+                raise ValidationError(f"types: {exc}", field="types") from None
+            tags.add(item)
+        elif isinstance(item, type) and issubclass(item, Event) and hasattr(item, "__event_tag__"):
+            tags.add(item.__event_tag__)
+        else:
+            raise ValidationError(f"types: expected event classes or type tags, got {item!r}", field="types")
+    return frozenset(tags)
+
+
+def rows_with_countries(rows: Iterable[_Row]) -> Iterator[_Row]:
+    """Recompute each row's countries from its stored event (for copies into an indexed store), checking
+    the digest chain on the way: a damaged source is refused, never copied."""
+    countries: dict[uuid.UUID, tuple[str, ...]] = {}
+    digest = ""
+    expected = 1
+    for row in rows:
+        if row.position != expected:
+            raise IntegrityError(f"cannot copy: expected position {expected}, found {row.position}")
+        digest = chain_digest(digest, row.position, row.recorded_at, row.event_json)
+        if digest != row.digest:
+            raise IntegrityError(f"cannot copy: the digest chain breaks at position {row.position}")
+        event = event_from_json(row.event_json, position=row.position)
+        own = event.countries
+        if isinstance(event, EventRetracted | EventCorrected):
+            own = tuple(dict.fromkeys((*own, *countries.get(event.target, ()))))
+        countries[event.event_id] = own
+        yield attrs.evolve(row, event_id=event.event_id, tag=event.tag, countries=own)
+        expected += 1

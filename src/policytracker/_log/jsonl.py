@@ -1,0 +1,325 @@
+"""The JSON Lines store (``open_log("history.jsonl")``): one record per line, human-readable and greppable.
+
+Every line is ``{"digest":…,"event":{…},"position":n,"recorded_at":"…"}``. The file is append-only like
+every store: writers take an exclusive OS file lock (``flock``), readers a shared one while they find the
+end of the file, so a reader never mistakes another process's write in progress for damage.
+
+A final line without its newline is a **torn write** (a crash mid-append). The log still opens and reads
+every intact record; ``torn_tail`` and ``verify()`` report it, ``append`` refuses to bury it, and
+:meth:`JSONLinesLog.repair` removes it on request, saying what it removed. Nothing is ever truncated
+silently.
+
+Locking uses ``fcntl.flock``, available on Linux, macOS and the BSDs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import uuid
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+from policytracker._canonical import canonical_json
+from policytracker._events import EventCorrected, EventRetracted
+from policytracker._log._core import Clock, VerifyReport, _BaseLog, _Row, stored_id
+from policytracker._serialization import event_from_dict
+from policytracker.exceptions import IntegrityError, SerializationError
+
+__all__ = ["JSONLinesLog", "TornTail"]
+
+_KEYS = frozenset({"digest", "event", "position", "recorded_at"})
+
+
+@attrs.frozen(kw_only=True)
+class TornTail:
+    """An incomplete final line: its 1-based ``line`` number, its ``size`` in bytes and (the start of) its
+    ``text``."""
+
+    line: int
+    size: int
+    text: str
+
+
+class JSONLinesLog(_BaseLog):
+    """An ``EventLog`` in a JSON Lines file, safe for several processes on one machine."""
+
+    def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:
+        path = Path(path)
+        super().__init__(str(path), clock)
+        if not path.parent.is_dir():
+            raise FileNotFoundError(
+                f"cannot create the log {str(path)!r}: the folder {str(path.parent)!r} does not exist"
+            )
+        self._path = path
+        # Held open for locking and appending; closed in close(). Opening reads nothing yet, so that
+        # verify() can describe a damaged file that reading would refuse.
+        self._file: IO[bytes] = open(path, "a+b")  # noqa: SIM115
+        self._reset()
+
+    def _reset(self) -> None:
+        self._end = 0  # bytes of complete lines read so far
+        self._offsets = array("q")  # start of the line of each position
+        self._ids: dict[uuid.UUID, int] = {}
+        self._countries_at: list[tuple[str, ...]] = []
+        self._tags: list[str] = []
+        self._digest = ""
+        self._last_stamp: str | None = None
+        self._torn: TornTail | None = None
+
+    # -- locking and syncing with what other processes wrote ------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self, mode: int) -> Iterator[None]:
+        fcntl.flock(self._file.fileno(), mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+
+    def _sync(self) -> None:
+        """Read the complete lines appended since the last sync (call with a lock held)."""
+        size = os.fstat(self._file.fileno()).st_size
+        if size < self._end:
+            raise IntegrityError(
+                f"{self.target}: the file shrank from {self._end} to {size} bytes; records were removed"
+            )
+        if size == self._end and self._torn is None:
+            return
+        with open(self._path, "rb") as reader:
+            reader.seek(self._end)
+            data = reader.read(size - self._end)
+        start = 0
+        while True:
+            newline = data.find(b"\n", start)
+            if newline < 0:
+                break
+            self._index_line(data[start:newline], self._end + start)
+            start = newline + 1
+        self._end += start
+        rest = data[start:]
+        self._torn = (
+            TornTail(line=len(self._offsets) + 1, size=len(rest), text=rest[:200].decode("utf-8", "replace"))
+            if rest
+            else None
+        )
+
+    def _index_line(self, line: bytes, offset: int) -> None:
+        number = len(self._offsets) + 1
+        obj = _parse_line(line, number)
+        if obj["position"] != number:
+            raise IntegrityError(
+                f"{self.target}: line {number} holds position {obj['position']}; records were removed, "
+                "inserted or reordered (run verify() for details)"
+            )
+        event = event_from_dict(obj["event"], line=number)
+        countries = event.countries
+        if isinstance(event, EventRetracted | EventCorrected):
+            target = self._ids.get(event.target)
+            if target is not None:
+                countries = tuple(dict.fromkeys((*countries, *self._countries_at[target - 1])))
+        self._offsets.append(offset)
+        self._ids[event.event_id] = number
+        self._countries_at.append(countries)
+        self._tags.append(event.tag)
+        self._digest = obj["digest"]
+        self._last_stamp = obj["recorded_at"]
+
+    @property
+    def torn_tail(self) -> TornTail | None:
+        """The incomplete final line, if the last write was torn (None when the file is intact)."""
+        self._check_open()
+        with self._mutex, self._locked(fcntl.LOCK_SH):
+            self._sync()
+            return self._torn
+
+    def repair(self) -> TornTail | None:
+        """Remove a torn final line and return what was removed (None when there was nothing to remove).
+
+        Only an incomplete *final* line is removed; damage anywhere else is left for ``verify()`` to report.
+        """
+        self._check_open()
+        with self._mutex, self._locked(fcntl.LOCK_EX):
+            self._sync()
+            torn = self._torn
+            if torn is not None:
+                os.ftruncate(self._file.fileno(), self._end)
+                os.fsync(self._file.fileno())
+                self._torn = None
+            return torn
+
+    # -- store primitives -----------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._locked(fcntl.LOCK_EX):
+            self._sync()
+            if self._torn is not None:
+                raise IntegrityError(
+                    f"{self.target}: line {self._torn.line} is a torn write ({self._torn.size} bytes without "
+                    "a newline); appending would bury it. Inspect it, then call repair() to remove it"
+                )
+            yield
+
+    def _tail(self) -> tuple[int, str, str | None]:
+        return len(self._offsets), self._digest, self._last_stamp
+
+    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[str, tuple[str, ...]]]:
+        found = {}
+        with open(self._path, "rb") as reader:
+            for event_id in ids:
+                position = self._ids.get(event_id)
+                if position is not None:
+                    reader.seek(self._offsets[position - 1])
+                    obj = _parse_line(reader.readline().rstrip(b"\n"), position)
+                    found[event_id] = (canonical_json(obj["event"]), self._countries_at[position - 1])
+        return found
+
+    def _write(self, rows: Sequence[_Row]) -> None:
+        lines = [_line(row).encode("utf-8") for row in rows]
+        data = b"".join(lines)
+        fd = self._file.fileno()
+        try:
+            written = os.write(fd, data)
+            while written < len(data):
+                written += os.write(fd, data[written:])
+            os.fsync(fd)
+        except BaseException:
+            # All or nothing: cut a partial write back off before reporting the failure.
+            os.ftruncate(fd, self._end)
+            raise
+        offset = self._end
+        for row, line in zip(rows, lines, strict=True):
+            self._offsets.append(offset)
+            offset += len(line)
+            self._ids[row.event_id] = row.position
+            self._countries_at.append(row.countries)
+            self._tags.append(row.tag)
+        self._end = offset
+        self._digest, self._last_stamp = rows[-1].digest, rows[-1].recorded_at
+
+    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[_Row]:
+        with self._mutex, self._locked(fcntl.LOCK_SH):
+            self._sync()
+            head = len(self._offsets)
+        if after >= head:
+            return
+        with open(self._path, "rb") as reader:
+            reader.seek(self._offsets[after])
+            for position in range(after + 1, head + 1):
+                line = reader.readline()
+                if country is not None and country not in self._countries_at[position - 1]:
+                    continue
+                if tags is not None and self._tags[position - 1] not in tags:
+                    continue
+                obj = _parse_line(line.rstrip(b"\n"), position)
+                yield _row(obj, self._countries_at[position - 1], self._tags[position - 1], canonical=False)
+
+    def _raw_rows(self) -> Iterator[_Row]:
+        # Raw rows come straight from the file, without the index, so that verify() can describe damage
+        # the index refuses to load.
+        with self._mutex, self._locked(fcntl.LOCK_SH):
+            end = os.fstat(self._file.fileno()).st_size
+        with open(self._path, "rb") as reader:
+            data = reader.read(end)
+        for number, line in enumerate(data.split(b"\n")[:-1], start=1):
+            obj = _parse_line(line, number)
+            yield _row(obj, (), "", canonical=True)
+
+    def verify(self) -> VerifyReport:
+        """Recompute the digest chain line by line; a malformed line or a torn final write is reported
+        (with its line number), never repaired."""
+        self._check_open()
+        try:
+            report = super().verify()
+        except SerializationError as exc:
+            line = exc.line or 1
+            return VerifyReport(ok=False, checked=line - 1, first_bad_position=line, reason=str(exc))
+        if not report.ok:
+            return report
+        torn = self._torn_fragment(report.checked + 1)
+        if torn is not None:
+            return VerifyReport(
+                ok=False,
+                checked=report.checked,
+                first_bad_position=torn.line,
+                reason=f"line {torn.line} is a torn final write ({torn.size} bytes without a newline); "
+                "repair() removes it",
+            )
+        return report
+
+    def _torn_fragment(self, line: int) -> TornTail | None:
+        """The bytes after the file's last newline, read without the index."""
+        with self._mutex, self._locked(fcntl.LOCK_SH), open(self._path, "rb") as reader:
+            size = reader.seek(0, os.SEEK_END)
+            start = size
+            while start > 0:
+                step = min(start, 65536)
+                reader.seek(start - step)
+                newline = reader.read(step).rfind(b"\n")
+                if newline >= 0:
+                    start = start - step + newline + 1
+                    break
+                start -= step
+            reader.seek(start)
+            rest = reader.read(size - start)
+        if not rest:
+            return None
+        return TornTail(line=line, size=len(rest), text=rest[:200].decode("utf-8", "replace"))
+
+    def _head(self) -> int:
+        with self._mutex, self._locked(fcntl.LOCK_SH):
+            self._sync()
+            return len(self._offsets)
+
+    def _close(self) -> None:
+        self._file.close()
+        self._reset()
+
+
+def _parse_line(line: bytes, number: int) -> dict[str, Any]:
+    try:
+        obj = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SerializationError(f"line {number}: malformed JSON: {exc}", line=number) from None
+    if type(obj) is not dict or obj.keys() != _KEYS:
+        keys = sorted(obj) if type(obj) is dict else type(obj).__name__
+        raise SerializationError(
+            f"line {number}: expected a record with the keys {sorted(_KEYS)}, got {keys}", line=number
+        )
+    if (
+        type(obj["position"]) is not int
+        or type(obj["digest"]) is not str
+        or type(obj["recorded_at"]) is not str
+    ):
+        raise SerializationError(f"line {number}: a record field has the wrong type", line=number)
+    if type(obj["event"]) is not dict:
+        raise SerializationError(f"line {number}: 'event' must be an object", line=number)
+    return obj
+
+
+def _row(obj: dict[str, Any], countries: tuple[str, ...], tag: str, *, canonical: bool) -> _Row:
+    event = obj["event"]
+    return _Row(
+        obj["position"],
+        obj["recorded_at"],
+        canonical_json(event) if canonical else "",
+        obj["digest"],
+        stored_id(event.get("event_id")),
+        tag,
+        countries,
+        event_obj=event,
+    )
+
+
+def _line(row: _Row) -> str:
+    return (
+        f'{{"digest":"{row.digest}","event":{row.event_json},"position":{row.position},'
+        f'"recorded_at":"{row.recorded_at}"}}\n'
+    )

@@ -1,0 +1,194 @@
+"""The embedded default store: one SQLite file (``open_log("history.db")``), no server, safe for several
+processes.
+
+Writers serialise on SQLite's write lock (``BEGIN IMMEDIATE``) in WAL mode, so readers never block writers
+and every append sees the true head. ``read(country=…)`` and ``read(types=…)`` are answered through indexes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from policytracker._log._core import Clock, _BaseLog, _Row, stored_id
+from policytracker.exceptions import ConcurrencyError, SerializationError
+
+__all__ = ["SQLiteLog"]
+
+_FORMAT = "policytracker-log"
+_SCHEMA_VERSION = 1
+_BATCH = 1000
+_SQL_VARIABLES = 500
+_COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.event_id, r.type, r.countries"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS policytracker_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    position INTEGER PRIMARY KEY,
+    recorded_at TEXT NOT NULL,
+    event_id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    countries TEXT NOT NULL,
+    event TEXT NOT NULL,
+    digest TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_by_type ON records (type, position);
+CREATE TABLE IF NOT EXISTS record_countries (
+    country TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (country, position)
+) WITHOUT ROWID;
+"""
+
+
+class SQLiteLog(_BaseLog):
+    """An ``EventLog`` in one SQLite file (stdlib ``sqlite3``, WAL journal, full synchronous commits)."""
+
+    def __init__(self, path: str | Path, *, clock: Clock | None = None, timeout: float = 30.0) -> None:
+        path = Path(path)
+        super().__init__(str(path), clock)
+        if not path.parent.is_dir():
+            raise FileNotFoundError(
+                f"cannot create the log {str(path)!r}: the folder {str(path.parent)!r} does not exist"
+            )
+        self._timeout = timeout
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._create_schema()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _create_schema(self) -> None:
+        with self._mutex, self._transaction():
+            tables = {
+                row[0] for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            if tables and "policytracker_meta" not in tables:
+                raise SerializationError(
+                    f"{self.target} is a SQLite database but not a policytracker log "
+                    f"(it has the tables {sorted(tables)})"
+                )
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._conn.execute(statement)
+            meta = dict(self._conn.execute("SELECT key, value FROM policytracker_meta").fetchall())
+            if not meta:
+                self._conn.executemany(
+                    "INSERT INTO policytracker_meta (key, value) VALUES (?, ?)",
+                    [("format", _FORMAT), ("schema_version", str(_SCHEMA_VERSION))],
+                )
+            elif meta.get("format") != _FORMAT:
+                raise SerializationError(
+                    f"{self.target}: not a policytracker log (format {meta.get('format')!r})"
+                )
+            elif int(meta.get("schema_version", "0")) > _SCHEMA_VERSION:
+                raise SerializationError(
+                    f"{self.target}: the log's storage schema version {meta['schema_version']} is newer "
+                    f"than the version {_SCHEMA_VERSION} this policytracker knows; upgrade policytracker"
+                )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise ConcurrencyError(
+                f"{self.target}: could not take the write lock within {self._timeout:g} s ({exc}); "
+                "another process holds it"
+            ) from exc
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _tail(self) -> tuple[int, str, str | None]:
+        row = self._conn.execute(
+            "SELECT position, digest, recorded_at FROM records ORDER BY position DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return 0, "", None
+        return int(row[0]), str(row[1]), str(row[2])
+
+    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[str, tuple[str, ...]]]:
+        found: dict[uuid.UUID, tuple[str, tuple[str, ...]]] = {}
+        for start in range(0, len(ids), _SQL_VARIABLES):
+            chunk = [str(event_id) for event_id in ids[start : start + _SQL_VARIABLES]]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT event_id, event, countries FROM records WHERE event_id IN ({marks})"
+            for event_id, event, countries in self._conn.execute(query, chunk):
+                found[uuid.UUID(event_id)] = (event, _split(countries))
+        return found
+
+    def _write(self, rows: Sequence[_Row]) -> None:
+        self._conn.executemany(
+            "INSERT INTO records (position, recorded_at, event_id, type, countries, event, digest) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    row.position,
+                    row.recorded_at,
+                    str(row.event_id),
+                    row.tag,
+                    ",".join(row.countries),
+                    row.event_json,
+                    row.digest,
+                )
+                for row in rows
+            ],
+        )
+        self._conn.executemany(
+            "INSERT INTO record_countries (country, position) VALUES (?, ?)",
+            [(country, row.position) for row in rows for country in row.countries],
+        )
+
+    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[_Row]:
+        while True:
+            with self._mutex:
+                self._check_open()
+                batch = self._conn.execute(*self._query(after, country, tags)).fetchall()
+            for position, recorded_at, event, digest, event_id, tag, countries in batch:
+                yield _Row(position, recorded_at, event, digest, stored_id(event_id), tag, _split(countries))
+            if len(batch) < _BATCH:
+                return
+            after = batch[-1][0]
+
+    @staticmethod
+    def _query(after: int, country: str | None, tags: frozenset[str] | None) -> tuple[str, list[object]]:
+        params: list[object] = []
+        if country is None:
+            sql = f"SELECT {_COLUMNS} FROM records r WHERE r.position > ?"
+        else:
+            sql = (
+                f"SELECT {_COLUMNS} FROM record_countries c JOIN records r ON r.position = c.position "
+                "WHERE c.country = ? AND c.position > ?"
+            )
+            params.append(country)
+        params.append(after)
+        if tags is not None:
+            sql += f" AND r.type IN ({','.join('?' * len(tags))})"
+            params.extend(sorted(tags))
+        order = "r.position" if country is None else "c.position"
+        return f"{sql} ORDER BY {order} LIMIT {_BATCH}", params
+
+    def _head(self) -> int:
+        with self._mutex:
+            return int(self._conn.execute("SELECT coalesce(max(position), 0) FROM records").fetchone()[0])
+
+    def _close(self) -> None:
+        with self._mutex:
+            self._conn.close()
+
+
+def _split(countries: str) -> tuple[str, ...]:
+    return tuple(countries.split(",")) if countries else ()

@@ -1,0 +1,121 @@
+"""SQLite specifics: tampering is detected, foreign databases are refused, filters use indexes."""
+
+import sqlite3
+
+import pytest
+
+import policytracker as pt
+from tests.log_contract import StepClock, partnership, purchase, refusal
+
+
+@pytest.fixture
+def path(tmp_path):
+    path = tmp_path / "history.db"
+    with pt.open_log(path, clock=StepClock()) as log:
+        log.append([purchase(), refusal(), partnership(), purchase(8)])
+    return path
+
+
+def _sql(path, statement, *params):
+    with sqlite3.connect(path) as conn:
+        conn.execute(statement, params)
+
+
+def _verify(path):
+    with pt.open_log(path) as log:
+        return log.verify()
+
+
+def test_a_changed_byte_is_detected_at_its_position(path):
+    _sql(path, "UPDATE records SET event = replace(event, '\"7\"', '\"70\"') WHERE position = 1")
+
+    report = _verify(path)
+
+    assert (False, 1, 0) == (report.ok, report.first_bad_position, report.checked)
+    assert "digest" in report.reason
+
+
+def test_a_deleted_record_is_detected_and_reading_refuses_the_gap(path):
+    _sql(path, "DELETE FROM records WHERE position = 2")
+
+    assert 2 == _verify(path).first_bad_position
+    with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match="position 2 is missing"):
+        list(log.read())
+
+
+def test_swapped_records_are_detected(path):
+    with sqlite3.connect(path) as conn:
+        one, two = (
+            conn.execute("SELECT event FROM records WHERE position = ?", (p,)).fetchone()[0] for p in (2, 3)
+        )
+        conn.execute("UPDATE records SET event = ? WHERE position = 2", (two,))
+        conn.execute("UPDATE records SET event = ? WHERE position = 3", (one,))
+
+    assert 2 == _verify(path).first_bad_position
+
+
+def test_an_inserted_record_is_detected(path):
+    _sql(
+        path,
+        "INSERT INTO records (position, recorded_at, event_id, type, countries, event, digest) "
+        "SELECT 5, recorded_at, 'x', type, countries, event, digest FROM records WHERE position = 4",
+    )
+
+    assert 5 == _verify(path).first_bad_position
+
+
+def test_a_stored_record_of_an_unknown_type_names_its_position_and_tag(path):
+    _sql(path, "UPDATE records SET event = replace(event, 'imf.refusal', 'imf.unknown') WHERE position = 2")
+
+    with pt.open_log(path) as log, pytest.raises(pt.SerializationError, match=r"position 2.*'imf.unknown'"):
+        list(log.read())
+
+
+def test_a_future_schema_version_of_a_record_is_refused_on_read(path):
+    _sql(
+        path, "UPDATE records SET event = replace(event, '\"version\":1', '\"version\":9') WHERE position = 3"
+    )
+
+    with pt.open_log(path) as log, pytest.raises(pt.SerializationError, match=r"position 3.*version 9"):
+        list(log.read())
+
+
+def test_reading_never_rewrites_records(path):
+    with sqlite3.connect(path) as conn:
+        before = conn.execute("SELECT * FROM records ORDER BY position").fetchall()
+    with pt.open_log(path) as log:
+        list(log.read())
+        log.verify()
+    with sqlite3.connect(path) as conn:
+        assert before == conn.execute("SELECT * FROM records ORDER BY position").fetchall()
+
+
+def test_a_foreign_database_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    _sql(path, "CREATE TABLE invoices (id INTEGER)")
+
+    with pytest.raises(pt.SerializationError, match="not a policytracker log"):
+        pt.open_log(path)
+
+
+def test_a_newer_storage_schema_is_refused(path):
+    _sql(path, "UPDATE policytracker_meta SET value = '99' WHERE key = 'schema_version'")
+
+    with pytest.raises(pt.SerializationError, match="newer"):
+        pt.open_log(path)
+
+
+@pytest.mark.parametrize(
+    ("country", "tags"),
+    [("SV", None), (None, frozenset({"imf.refusal"})), ("SV", frozenset({"reserve.purchase"}))],
+)
+def test_filters_are_answered_through_indexes(path, country, tags):
+    from policytracker._log.sqlite import SQLiteLog
+
+    sql, params = SQLiteLog._query(0, country, tags)
+    with sqlite3.connect(path) as conn:
+        plan = " ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+
+    assert "SCAN r" not in plan, plan
+    assert "SCAN records" not in plan, plan
+    assert "INDEX" in plan or "PRIMARY KEY" in plan, plan
