@@ -243,6 +243,16 @@ class LogContract:
 
         assert (1, 2) == log.append([purchase(), correction]).positions
 
+    def test_a_retraction_cannot_be_corrected_only_retracted(self, log):
+        retraction = pt.EventRetracted(occurred="2025-07", target=purchase().event_id)
+        log.append([purchase(), retraction])
+        correction = pt.EventCorrected(occurred="2025-07", target=retraction.event_id, replacement=refusal())
+
+        with pytest.raises(pt.ValidationError, match="retract it"):
+            log.append([correction])
+        undo = pt.EventRetracted(occurred="2025-07", target=retraction.event_id, reason="the report stands")
+        assert (3,) == log.append([undo]).positions
+
     def test_read_by_country_follows_partnerships_retractions_and_corrections(self, log):
         retraction = pt.EventRetracted(occurred="2025-07", target=purchase().event_id)
         correction = pt.EventCorrected(

@@ -14,7 +14,8 @@ def _python_blocks(page):
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
-def test_python_examples_run(page, capsys):
+def test_python_examples_run(page, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # examples may create files such as history.db
     blocks = _python_blocks(page)
     if not blocks:
         pytest.skip(f"{page.name} has no Python examples")

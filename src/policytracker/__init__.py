@@ -1,7 +1,8 @@
 """policytracker: an event-sourced record of national digital-asset policy.
 
 Typed, dated, sourced policy events (attrs classes), fuzzy dates, strict canonical serialisation, and
-an append-only, digest-chained log with in-memory, SQLite and JSON Lines stores.
+an append-only, digest-chained log with in-memory, SQLite and JSON Lines stores, and pure projections
+over valid time and record time.
 Everything importable from here is stable; modules whose names start with ``_`` are not.
 """
 
@@ -50,6 +51,25 @@ from policytracker._log import (
     copy_log,
     open_log,
 )
+from policytracker._projections import (
+    COUNTRY_STATES,
+    Conflict,
+    CountryState,
+    HoldingsPoint,
+    Partnership,
+    PartnershipGraph,
+    Projection,
+    Projector,
+    Snapshot,
+    country_state,
+    country_states,
+    effective_events,
+    fold,
+    holdings_history,
+    partnership_graph,
+    project,
+    timeline,
+)
 from policytracker._serialization import (
     event_from_dict,
     event_from_json,
@@ -67,11 +87,14 @@ from policytracker.exceptions import (
 )
 
 __all__ = [
+    "COUNTRY_STATES",
     "AdoptionEstimated",
     "AppendResult",
     "CompanyHeadquartered",
     "ConcurrencyError",
+    "Conflict",
     "CountryEvent",
+    "CountryState",
     "CryptoBanChanged",
     "DuplicateEventError",
     "Event",
@@ -79,6 +102,7 @@ __all__ = [
     "EventLog",
     "EventRetracted",
     "FuzzyDate",
+    "HoldingsPoint",
     "HoldingsReported",
     "IMFConcernRaised",
     "IMFProgramAgreed",
@@ -89,10 +113,14 @@ __all__ = [
     "LegalTenderStatusChanged",
     "MiningPowerAllocated",
     "OfficialAppointed",
+    "Partnership",
     "PartnershipFormed",
+    "PartnershipGraph",
     "PolicyStatement",
     "PolicyTrackerError",
     "Precision",
+    "Projection",
+    "Projector",
     "Recorded",
     "RegulatorEstablished",
     "ReserveAnnounced",
@@ -100,6 +128,7 @@ __all__ = [
     "ReserveSale",
     "ReserveStage",
     "SerializationError",
+    "Snapshot",
     "Source",
     "Upcaster",
     "ValidationError",
@@ -107,15 +136,23 @@ __all__ = [
     "VisitPlanned",
     "copy_log",
     "country_name",
+    "country_state",
+    "country_states",
+    "effective_events",
     "event_class",
     "event_from_dict",
     "event_from_json",
     "event_to_dict",
     "event_to_json",
     "event_type",
+    "fold",
+    "holdings_history",
     "make_converter",
     "open_log",
+    "partnership_graph",
+    "project",
     "registered_event_types",
+    "timeline",
 ]
 
 

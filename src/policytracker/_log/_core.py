@@ -352,8 +352,10 @@ class _BaseLog(abc.ABC):
             return event.countries
         target = event.target
         if target in rows:
+            target_event: Event | None = rows[target][1]
             target_countries = rows[target][0].countries
         elif target in stored:
+            target_event = None
             target_countries = stored[target][1]
         else:
             raise ValidationError(
@@ -361,6 +363,15 @@ class _BaseLog(abc.ABC):
                 "append the event it refers to first",
                 field="target",
             )
+        if isinstance(event, EventCorrected):
+            if target_event is None:
+                target_event = self._decode_stored(stored[target][0])
+            if isinstance(target_event, EventRetracted):
+                raise ValidationError(
+                    f"events[{index}]: an EventCorrected cannot target the retraction {target}; to undo a "
+                    "retraction, retract it",
+                    field="target",
+                )
         return tuple(dict.fromkeys((*event.countries, *target_countries)))
 
     def _decode_stored(self, text: str) -> Event:

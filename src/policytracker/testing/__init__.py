@@ -15,6 +15,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "pip install 'policytracker[testing]'"
     ) from exc
 
-from policytracker.testing._strategies import country_codes, events, fuzzy_dates, sources
+from policytracker.testing._strategies import country_codes, events, fuzzy_dates, histories, sources
 
-__all__ = ["country_codes", "events", "fuzzy_dates", "sources"]
+__all__ = ["country_codes", "events", "fuzzy_dates", "histories", "sources"]

@@ -39,7 +39,7 @@ from policytracker._events import (
 )
 from policytracker.exceptions import ValidationError
 
-__all__ = ["country_codes", "events", "fuzzy_dates", "sources"]
+__all__ = ["country_codes", "events", "fuzzy_dates", "histories", "sources"]
 
 _DEFAULT_MIN = _dt.date(2015, 1, 1)
 _DEFAULT_MAX = _dt.date(2030, 12, 31)
@@ -121,18 +121,23 @@ def _amounts(*, allow_zero: bool = False) -> st.SearchStrategy[Decimal]:
     ).filter(lambda d: allow_zero or d > 0)
 
 
-def _common() -> dict[str, st.SearchStrategy[Any]]:
+def _common(occurred: st.SearchStrategy[FuzzyDate] | None = None) -> dict[str, st.SearchStrategy[Any]]:
     return {
-        "occurred": fuzzy_dates(),
+        "occurred": fuzzy_dates() if occurred is None else occurred,
         "sources": st.lists(sources(), max_size=2).map(tuple),
         "note": st.just("") | _text,
     }
 
 
-def _per_type(codes: Sequence[str]) -> dict[type[Event], st.SearchStrategy[Event]]:
+def _per_type(
+    codes: Sequence[str],
+    *,
+    occurred: st.SearchStrategy[FuzzyDate] | None = None,
+    assets: Sequence[str] = _ASSETS,
+) -> dict[type[Event], st.SearchStrategy[Event]]:
     country = st.sampled_from(codes)
-    asset = st.sampled_from(_ASSETS)
-    common = _common()
+    asset = st.sampled_from(assets)
+    common = _common(occurred)
 
     def make(cls: Callable[..., Event], **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Event]:
         return st.builds(cls, **common, **fields)
@@ -215,3 +220,57 @@ def events(
                 raise ValidationError(f"events: no strategy for {cls!r} with countries {codes}")
             chosen.append(table[cls])
     return st.one_of(chosen)
+
+
+_HOLDINGS_TYPES = (ReservePurchase, ReserveSale, HoldingsReported)
+_KINDS = ("event", "event", "event", "retraction", "correction")
+
+
+def histories(
+    *, min_size: int = 0, max_size: int = 20, countries: Iterable[str] | None = None
+) -> st.SearchStrategy[list[Event]]:
+    """Realistic histories: lists of events in append order, including retractions and corrections that
+    point at earlier events.
+
+    A history shares a few countries and a few dates of mixed precision between its events, and leans
+    on purchases, sales and holdings reports of one asset, so that reports, deltas and conflicts meet.
+    Histories shrink toward fewer, standalone events.
+
+    Raises:
+        ValidationError: negative or inverted sizes, or an unknown country code.
+    """
+    for name, value in (("min_size", min_size), ("max_size", max_size)):
+        if type(value) is not int or value < 0:
+            raise ValidationError(f"histories: {name} must be an int >= 0, got {value!r}", field=name)
+    if min_size > max_size:
+        raise ValidationError(f"histories: min_size {min_size} is larger than max_size {max_size}")
+    codes = _checked_countries(countries)
+    return _histories(min_size, max_size, codes)
+
+
+@st.composite
+def _histories(draw: st.DrawFn, min_size: int, max_size: int, codes: tuple[str, ...]) -> list[Event]:
+    chosen = draw(st.lists(st.sampled_from(codes), min_size=min(2, len(codes)), max_size=4, unique=True))
+    dates = draw(st.lists(fuzzy_dates(), min_size=1, max_size=6, unique=True))
+    occurred = st.sampled_from(dates)
+    table = _per_type(chosen, occurred=occurred, assets=("BTC",))
+    holdings = st.one_of([table[cls] for cls in _HOLDINGS_TYPES])
+    others = st.one_of([strategy for cls, strategy in table.items() if cls not in _HOLDINGS_TYPES])
+    standalone = holdings | others
+    size = draw(st.integers(min_size, max_size))
+    history: list[Event] = []
+    while len(history) < size:
+        kind = draw(st.sampled_from(_KINDS) if history else st.just("event"))
+        if kind == "event":
+            history.append(draw(standalone))
+            continue
+        if kind == "retraction":
+            target = draw(st.sampled_from(history))
+            history.append(EventRetracted(occurred=draw(occurred), target=target.event_id))
+            continue
+        correctable = [event for event in history if not isinstance(event, EventRetracted)]
+        target = draw(st.sampled_from(correctable))
+        history.append(
+            EventCorrected(occurred=draw(occurred), target=target.event_id, replacement=draw(standalone))
+        )
+    return history

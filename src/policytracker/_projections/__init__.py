@@ -1,0 +1,41 @@
+"""Projections: pure folds of the effective history into state, and views of it."""
+
+from policytracker._projections._core import Projection, fold, project
+from policytracker._projections._country import (
+    COUNTRY_STATES,
+    Conflict,
+    CountryState,
+    country_state,
+    country_states,
+)
+from policytracker._projections._history import effective_events, valid_time_key
+from policytracker._projections._projector import Projector, Snapshot
+from policytracker._projections._views import (
+    HoldingsPoint,
+    Partnership,
+    PartnershipGraph,
+    holdings_history,
+    partnership_graph,
+    timeline,
+)
+
+__all__ = [
+    "COUNTRY_STATES",
+    "Conflict",
+    "CountryState",
+    "HoldingsPoint",
+    "Partnership",
+    "PartnershipGraph",
+    "Projection",
+    "Projector",
+    "Snapshot",
+    "country_state",
+    "country_states",
+    "effective_events",
+    "fold",
+    "holdings_history",
+    "partnership_graph",
+    "project",
+    "timeline",
+    "valid_time_key",
+]

@@ -1,0 +1,156 @@
+"""Effective history: which events count, by record time, once retractions and corrections are applied.
+
+Rules (DESIGN §5): retractions and corrections act by record time only. The latest (by position) correction
+of an event that is not itself void wins; a correction may itself be corrected. A retraction voids its
+target; a retraction that is itself retracted voids nothing, so retracting a correction restores what it
+replaced. Events with the same id (the same fact) count once.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import pendulum
+
+from policytracker._dates import FuzzyDate, as_of_date
+from policytracker._events import Event, EventCorrected, EventRetracted, HoldingsReported
+from policytracker._log._core import Recorded
+from policytracker.exceptions import ValidationError
+
+__all__ = ["Resolver", "check_known_at", "effective_events", "in_valid_time", "valid_time_key"]
+
+ValidKey = tuple[pendulum.Date, pendulum.Date, int, uuid.UUID]
+
+
+def valid_time_key(event: Event) -> ValidKey:
+    """The valid-time order: ``(earliest, latest, rank, event_id)``. On the same dates a holdings report
+    ranks after purchases and sales (it is the end-of-day snapshot); the id breaks remaining ties, so the
+    order depends on content only, never on the order of appends."""
+    occurred = event.occurred
+    return (
+        occurred.earliest,
+        occurred.latest,
+        1 if isinstance(event, HoldingsReported) else 0,
+        event.event_id,
+    )
+
+
+def in_valid_time(events: Iterable[Event]) -> list[Event]:
+    """*events* sorted by :func:`valid_time_key`."""
+    return sorted(events, key=valid_time_key)
+
+
+def check_known_at(known_at: Any) -> pendulum.DateTime:
+    """Validate a ``known_at`` moment: a timezone-aware datetime (returned in UTC).
+
+    Raises:
+        ValidationError: a naive datetime, a date, or anything else.
+    """
+    if not isinstance(known_at, _dt.datetime):
+        raise ValidationError(
+            f"known_at: expected a timezone-aware datetime, got {known_at!r}; use as_of for dates",
+            field="known_at",
+        )
+    if known_at.tzinfo is None or known_at.utcoffset() is None:
+        raise ValidationError(
+            f"known_at: {known_at!r} is naive; give it a time zone, e.g. datetime(..., tzinfo=UTC)",
+            field="known_at",
+        )
+    return pendulum.instance(known_at).in_timezone("UTC")
+
+
+def check_as_of(as_of: Any) -> pendulum.Date:
+    """Validate an ``as_of`` date (a date, a ``FuzzyDate`` or an EDTF string; its latest day)."""
+    if not isinstance(as_of, FuzzyDate | str | _dt.date):
+        raise ValidationError(
+            f"as_of: expected a date, a FuzzyDate or a date string, got {as_of!r}", field="as_of"
+        )
+    return as_of_date(as_of)
+
+
+class Resolver:
+    """Accumulates events in position order and answers which events are effective."""
+
+    def __init__(self) -> None:
+        self.originals: dict[uuid.UUID, Event] = {}
+        self.corrections: dict[uuid.UUID, EventCorrected] = {}
+        self.retractions: dict[uuid.UUID, EventRetracted] = {}
+        self.corrected_by: dict[uuid.UUID, list[uuid.UUID]] = {}
+        self.retracted_by: dict[uuid.UUID, list[uuid.UUID]] = {}
+        self.root: dict[uuid.UUID, uuid.UUID] = {}
+
+    def add(self, event: Event) -> uuid.UUID | None:
+        """Take one event (in position order); return the id of the original event whose effective
+        version this may change (None for an event whose target is unknown)."""
+        event_id = event.event_id
+        if isinstance(event, EventRetracted | EventCorrected):
+            root = self.root.get(event.target)
+            if root is None:
+                return None  # the log refuses these; a user-built history may hold them: ignore
+            if isinstance(event, EventRetracted):
+                self.retractions[event_id] = event
+                self.retracted_by.setdefault(event.target, []).append(event_id)
+            else:
+                self.corrections[event_id] = event
+                self.corrected_by.setdefault(event.target, []).append(event_id)
+            self.root[event_id] = root
+            return root
+        if event_id not in self.originals:
+            self.originals[event_id] = event
+            self.root[event_id] = event_id
+        return event_id
+
+    def is_void(self, event_id: uuid.UUID) -> bool:
+        """Whether a standing (not itself void) retraction targets *event_id*."""
+        return any(not self.is_void(retraction) for retraction in self.retracted_by.get(event_id, ()))
+
+    def value(self, root: uuid.UUID) -> Event | None:
+        """The effective version of the original event *root*, or None when it is retracted."""
+        if self.is_void(root):
+            return None
+        current_id = root
+        current: Event = self.originals[root]
+        while True:
+            standing = [c for c in self.corrected_by.get(current_id, ()) if not self.is_void(c)]
+            if not standing:
+                return current
+            current_id = standing[-1]
+            current = self.corrections[current_id].replacement
+
+    def effective(self) -> list[Event]:
+        """The effective events, in the order their originals were added, each fact once."""
+        seen: set[uuid.UUID] = set()
+        out = []
+        for root in self.originals:
+            event = self.value(root)
+            if event is not None and event.event_id not in seen:
+                seen.add(event.event_id)
+                out.append(event)
+        return out
+
+
+def effective_events(
+    records: Iterable[Recorded | Event],
+    *,
+    as_of: Any = None,
+    known_at: Any = None,
+) -> list[Event]:
+    """The effective history of *records* (in position order), as known at *known_at* and as of *as_of*,
+    sorted by valid time."""
+    moment = None if known_at is None else check_known_at(known_at)
+    last_day = None if as_of is None else check_as_of(as_of)
+    resolver = Resolver()
+    for item in records:
+        if isinstance(item, Recorded):
+            if moment is not None and item.recorded_at > moment:
+                break  # recorded_at never goes backwards, so nothing later was known either
+            resolver.add(item.event)
+        else:
+            resolver.add(item)
+    events = resolver.effective()
+    if last_day is not None:
+        events = [event for event in events if event.occurred.latest <= last_day]
+    return in_valid_time(events)

@@ -1,0 +1,121 @@
+"""Views of the effective history: a country's timeline, its holdings over time, the partnership graph."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from policytracker._countries import normalize_country
+from policytracker._dates import FuzzyDate
+from policytracker._events import Event, HoldingsReported, PartnershipFormed, ReservePurchase, ReserveSale
+from policytracker._log._core import EventLog
+from policytracker._projections._country import CountryState, _Builder
+from policytracker._projections._history import effective_events
+from policytracker._validation import to_asset
+
+__all__ = [
+    "HoldingsPoint",
+    "Partnership",
+    "PartnershipGraph",
+    "holdings_history",
+    "partnership_graph",
+    "timeline",
+]
+
+
+def timeline(log: EventLog, country: str, *, as_of: Any = None, known_at: Any = None) -> tuple[Event, ...]:
+    """The effective events about *country*, in valid-time order (see :func:`project` for the arguments)."""
+    code = normalize_country(country)
+    events = effective_events(log.read(), as_of=as_of, known_at=known_at)
+    return tuple(event for event in events if code in event.countries)
+
+
+@attrs.frozen(kw_only=True)
+class HoldingsPoint:
+    """The holdings of one asset after the events dated ``occurred`` (``event_ids``) are applied."""
+
+    occurred: FuzzyDate
+    amount: Decimal
+    event_ids: tuple[uuid.UUID, ...]
+
+
+def holdings_history(
+    log: EventLog, country: str, asset: str = "BTC", *, as_of: Any = None, known_at: Any = None
+) -> tuple[HoldingsPoint, ...]:
+    """The series of a country's holdings of *asset*: one point per date on which a purchase, a sale or a
+    holdings report changed or confirmed them, under the same rules as ``CountryState.holdings``."""
+    code = normalize_country(country)
+    symbol = to_asset(asset)
+    builder = _Builder(CountryState(country=code))
+    points = []
+    relevant = (
+        event
+        for event in effective_events(log.read(), as_of=as_of, known_at=known_at)
+        if isinstance(event, ReservePurchase | ReserveSale | HoldingsReported)
+        and event.country == code
+        and event.asset == symbol
+    )
+    for occurred, group in itertools.groupby(relevant, key=lambda event: event.occurred):
+        ids = []
+        for event in group:
+            builder.apply(event)
+            ids.append(event.event_id)
+        points.append(HoldingsPoint(occurred=occurred, amount=builder.holdings[symbol], event_ids=tuple(ids)))
+    return tuple(points)
+
+
+@attrs.frozen(kw_only=True)
+class Partnership:
+    """An edge of the partnership graph: two countries (sorted), when, what about, and the event."""
+
+    countries: tuple[str, str]
+    occurred: FuzzyDate
+    areas: tuple[str, ...]
+    instrument: str
+    event_id: uuid.UUID
+
+
+@attrs.frozen(kw_only=True)
+class PartnershipGraph:
+    """Countries as ``nodes``, partnerships as ``edges`` (one per pair of partners, in valid-time order; a
+    partnership of three countries gives three edges)."""
+
+    nodes: frozenset[str]
+    edges: tuple[Partnership, ...]
+
+    def partners_of(self, country: str) -> frozenset[str]:
+        """The countries *country* has a partnership with."""
+        code = normalize_country(country)
+        return frozenset(
+            other for edge in self.edges if code in edge.countries for other in edge.countries
+        ) - {code}
+
+    def __iter__(self) -> Iterator[Partnership]:
+        return iter(self.edges)
+
+
+def partnership_graph(log: EventLog, *, as_of: Any = None, known_at: Any = None) -> PartnershipGraph:
+    """The graph of partnerships in the effective history (see :func:`project` for the arguments)."""
+    edges = []
+    # Read everything: a partnership may have been retracted or corrected by an event of another type.
+    for event in effective_events(log.read(), as_of=as_of, known_at=known_at):
+        if not isinstance(event, PartnershipFormed):
+            continue
+        for pair in itertools.combinations(event.countries, 2):
+            edges.append(
+                Partnership(
+                    countries=pair,
+                    occurred=event.occurred,
+                    areas=event.areas,
+                    instrument=event.instrument,
+                    event_id=event.event_id,
+                )
+            )
+    return PartnershipGraph(
+        nodes=frozenset(code for edge in edges for code in edge.countries), edges=tuple(edges)
+    )

@@ -1,0 +1,129 @@
+"""Property tests: the laws every projection of the effective history obeys."""
+
+import datetime as dt
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+import policytracker as pt
+from policytracker.testing import histories
+
+COUNTRIES = ["PK", "SV", "RU", "AE"]
+STANDALONE = (pt.EventRetracted, pt.EventCorrected)
+FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+
+# A projection without a fast path, to check the built-in one against plain event-by-event application.
+SLOW_COUNTRY_STATES = pt.Projection(
+    name="slow", initial=pt.COUNTRY_STATES.initial, apply=pt.COUNTRY_STATES.apply
+)
+HOLDINGS_IDS = pt.Projection(
+    name="holdings ids",
+    initial=(),
+    apply=lambda ids, event: (
+        (*ids, event.event_id)
+        if isinstance(event, pt.ReservePurchase | pt.ReserveSale | pt.HoldingsReported)
+        else ids
+    ),
+)
+
+
+def log_of(events):
+    log = pt.open_log(":memory:")
+    log.append(events)
+    return log
+
+
+def split(history):
+    return [e for e in history if not isinstance(e, STANDALONE)], [
+        e for e in history if isinstance(e, STANDALONE)
+    ]
+
+
+@given(histories(max_size=25, countries=COUNTRIES), st.randoms(use_true_random=False))
+def test_the_result_does_not_depend_on_append_order(history, random):
+    standalone, amendments = split(history)
+    shuffled = standalone[:]
+    random.shuffle(shuffled)
+
+    assert pt.country_states(log_of(standalone + amendments)) == pt.country_states(
+        log_of(shuffled + amendments)
+    )
+
+
+@given(histories(max_size=25, countries=COUNTRIES), st.data())
+def test_folding_in_two_steps_equals_folding_whole(history, data):
+    events = pt.effective_events(history)
+    cut = data.draw(st.integers(0, len(events)))
+
+    first = pt.fold(pt.COUNTRY_STATES, events[:cut])
+
+    assert pt.fold(pt.COUNTRY_STATES, events) == pt.fold(pt.COUNTRY_STATES, events[cut:], state=first)
+
+
+@given(histories(max_size=25, countries=COUNTRIES))
+def test_the_fast_fold_equals_applying_event_by_event(history):
+    events = pt.effective_events(history)
+
+    assert pt.fold(SLOW_COUNTRY_STATES, events) == pt.fold(pt.COUNTRY_STATES, events)
+
+
+@given(histories(max_size=25, countries=COUNTRIES), st.data())
+def test_a_projector_equals_a_full_replay(history, data):
+    log = pt.open_log(":memory:")
+    projectors = [pt.Projector(log), pt.Projector(log, HOLDINGS_IDS)]
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(history)), max_size=4)))
+    for start, end in zip([0, *cuts], [*cuts, len(history)], strict=True):
+        log.append(history[start:end])
+        for projector in projectors:
+            projector.catch_up()
+
+        assert pt.country_states(log) == projectors[0].state
+        assert pt.project(log, HOLDINGS_IDS) == projectors[1].state
+
+
+@given(histories(min_size=1, max_size=20, countries=COUNTRIES), st.data())
+def test_retracting_an_event_equals_never_appending_it(history, data):
+    standalone, _ = split(history)
+    if not standalone:
+        return
+    victim = data.draw(st.sampled_from(standalone))
+    kept = [event for event in standalone if event.event_id != victim.event_id]
+    retraction = pt.EventRetracted(occurred="2025", target=victim.event_id)
+
+    assert pt.country_states(log_of(kept)) == pt.country_states(log_of([*standalone, retraction]))
+
+
+@given(histories(max_size=25, countries=COUNTRIES))
+def test_as_of_and_known_at_beyond_everything_change_nothing(history):
+    log = log_of(history)
+    everything = pt.country_states(log)
+
+    assert everything == pt.country_states(log, as_of="9999-12-31")
+    assert everything == pt.country_states(log, known_at=FAR_FUTURE)
+
+
+@given(
+    histories(max_size=25, countries=COUNTRIES),
+    st.dates(min_value=dt.date(2014, 1, 1), max_value=dt.date(2031, 1, 1)),
+)
+def test_as_of_equals_folding_only_the_events_over_by_then(history, day):
+    log = log_of(history)
+    over = [event for event in pt.effective_events(history) if event.occurred.latest <= day]
+
+    assert pt.fold(pt.COUNTRY_STATES, over) == pt.country_states(log, as_of=day)
+
+
+@given(histories(max_size=25, countries=COUNTRIES))
+def test_a_serialisation_round_trip_of_the_log_changes_nothing(history):
+    log = log_of(history)
+    copy = pt.open_log(":memory:")
+    for record in log.read():
+        copy.append([pt.event_from_json(pt.event_to_json(record.event))])
+
+    assert pt.country_states(log) == pt.country_states(copy)
+
+
+@given(histories(max_size=25, countries=COUNTRIES))
+def test_holdings_never_go_negative(history):
+    for state in pt.country_states(log_of(history)).values():
+        assert all(amount >= 0 for amount in state.holdings.values())
