@@ -82,6 +82,7 @@ from policytracker.exceptions import (
     DuplicateEventError,
     IntegrityError,
     PolicyTrackerError,
+    ProjectionLawError,
     SerializationError,
     ValidationError,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "PolicyTrackerError",
     "Precision",
     "Projection",
+    "ProjectionLawError",
     "Projector",
     "Recorded",
     "RegulatorEstablished",

@@ -12,6 +12,7 @@ __all__ = [
     "DuplicateEventError",
     "IntegrityError",
     "PolicyTrackerError",
+    "ProjectionLawError",
     "SerializationError",
     "ValidationError",
 ]
@@ -75,3 +76,15 @@ class DuplicateEventError(PolicyTrackerError, ValueError):
 
 class IntegrityError(PolicyTrackerError, RuntimeError):
     """A stored log is damaged: its digest chain does not verify, a record is torn, positions have gaps."""
+
+
+class ProjectionLawError(PolicyTrackerError, AssertionError):
+    """A projection broke one of the laws checked by ``policytracker.testing.check_projection_laws``.
+
+    ``law`` names the law; ``example`` is the shrunk counter-example (the history, in append order).
+    """
+
+    def __init__(self, message: str, *, law: str, example: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.law = law
+        self.example = example

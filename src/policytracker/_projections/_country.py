@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -35,12 +34,13 @@ from policytracker._events import (
     ReserveStage,
     VisitPlanned,
 )
+from policytracker._frozenmap import FrozenMap
 from policytracker._log._core import EventLog
 from policytracker._projections._core import Projection, project
 
 __all__ = ["COUNTRY_STATES", "Conflict", "CountryState", "country_state", "country_states", "fold_country"]
 
-_EMPTY: Mapping[Any, Any] = MappingProxyType({})
+_EMPTY: Mapping[Any, Any] = FrozenMap()
 _ZERO = Decimal(0)
 
 
@@ -54,7 +54,7 @@ class Conflict:
 
 
 def _frozen_mapping(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
-    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+    return value if isinstance(value, FrozenMap) else FrozenMap(value)
 
 
 @attrs.frozen(kw_only=True, eq=True, hash=False)
@@ -154,10 +154,10 @@ class _Builder:
     def freeze(self) -> CountryState:
         return CountryState(
             country=self.country,
-            legal_tender=MappingProxyType(self.legal_tender),
-            holdings=MappingProxyType(self.holdings),
-            holdings_reports=MappingProxyType(self.reports),
-            reserve=MappingProxyType(self.reserve),
+            legal_tender=FrozenMap(self.legal_tender),
+            holdings=FrozenMap(self.holdings),
+            holdings_reports=FrozenMap(self.reports),
+            reserve=FrozenMap(self.reserve),
             regulators=tuple(self.regulators),
             partners=frozenset(self.partners),
             imf_programs=tuple(self.programs),
@@ -165,8 +165,8 @@ class _Builder:
             imf_concerns=tuple(self.concerns),
             mining_megawatts=self.megawatts,
             crypto_holders=self.holders,
-            bans=MappingProxyType(self.bans),
-            officials=MappingProxyType(self.officials),
+            bans=FrozenMap(self.bans),
+            officials=FrozenMap(self.officials),
             planned_visits=tuple(self.visits),
             headquartered_companies=frozenset(self.companies),
             conflicts=tuple(self.conflicts),
@@ -251,7 +251,7 @@ def _fold_country_states(
         return states
     merged = dict(states)
     merged.update((code, builder.freeze()) for code, builder in builders.items())
-    return MappingProxyType(dict(sorted(merged.items())))
+    return FrozenMap(dict(sorted(merged.items())))
 
 
 def _apply_country_states(states: Mapping[str, CountryState], event: Event) -> Mapping[str, CountryState]:
@@ -262,7 +262,7 @@ def _apply_country_states(states: Mapping[str, CountryState], event: Event) -> M
 COUNTRY_STATES: Projection[Mapping[str, CountryState]] = Projection(
     name="policytracker.country_states",
     version=1,
-    initial=MappingProxyType({}),
+    initial=FrozenMap({}),
     apply=_apply_country_states,
     fold_many=_fold_country_states,
 )

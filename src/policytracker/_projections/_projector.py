@@ -5,12 +5,12 @@ from __future__ import annotations
 import bisect
 import uuid
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast
 
 import attrs
 
 from policytracker._events import Event
+from policytracker._frozenmap import FrozenMap
 from policytracker._log._core import EventLog
 from policytracker._projections._core import Projection, fold
 from policytracker._projections._country import _HANDLERS, COUNTRY_STATES, CountryState, _Builder
@@ -119,7 +119,7 @@ class Projector(Generic[S]):
         if self._cached is None:
             if self._per_country:
                 states = self._data.states
-                self._cached = MappingProxyType({code: states[code] for code in sorted(states)})
+                self._cached = FrozenMap({code: states[code] for code in sorted(states)})
             else:
                 self._cached = self._data.states.get(_ALL, self._projection.initial)
         return cast(S, self._cached)

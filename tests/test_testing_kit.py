@@ -1,0 +1,181 @@
+"""The testing kit: strategies check arguments early; the laws pass sound projections, catch unsound ones."""
+
+import datetime as dt
+import itertools
+import random
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given
+
+import policytracker as pt
+from policytracker.testing import (
+    LAWS,
+    check_projection_laws,
+    country_codes,
+    events,
+    fuzzy_dates,
+    histories,
+)
+
+# -- the built-in projection obeys every law ------------------------------------------------------------
+
+
+def test_the_built_in_country_projection_obeys_every_law():
+    check_projection_laws(pt.COUNTRY_STATES, max_examples=60)
+
+
+# -- sound and unsound user projections -----------------------------------------------------------------
+
+COUNT = pt.Projection(name="count", initial=0, apply=lambda n, event: n + 1)
+
+
+def test_a_sound_projection_passes():
+    check_projection_laws(COUNT, max_examples=30)
+
+
+def _counter_projection():
+    calls = itertools.count()
+    return pt.Projection(name="hidden counter", initial=0, apply=lambda n, event: next(calls))
+
+
+def _random_projection():
+    return pt.Projection(name="random", initial=0.0, apply=lambda x, event: x + random.random())
+
+
+def _mutating_projection():
+    def apply(seen, event):
+        seen.append(event.event_id)  # mutates the state it was given, including the shared initial one
+        return seen
+
+    return pt.Projection(name="in-place", initial=[], apply=apply)
+
+
+def _order_dependent_projection():
+    return pt.Projection(name="first wins", initial=None, apply=lambda first, event: first or event.event_id)
+
+
+@pytest.mark.parametrize(
+    ("make", "law"),
+    [
+        (_counter_projection, "deterministic"),
+        (_random_projection, "deterministic"),
+        (_mutating_projection, "deterministic"),
+    ],
+)
+def test_impure_projections_fail_naming_the_law(make, law):
+    with pytest.raises(pt.ProjectionLawError) as info:
+        check_projection_laws(make(), max_examples=50)
+
+    assert law == info.value.law
+    assert f"breaks the law {law!r}" in str(info.value)
+    assert "shrunk counter-example" in str(info.value)
+
+
+def test_a_failure_shows_a_small_shrunk_example():
+    with pytest.raises(pt.ProjectionLawError) as info:
+        check_projection_laws(_counter_projection(), max_examples=50)
+
+    assert 1 == len(info.value.example)
+    assert isinstance(info.value, AssertionError)
+
+
+def test_two_step_fold_catches_a_projection_that_cannot_be_resumed():
+    resumable = pt.Projection(
+        name="count until reset",
+        initial=0,
+        apply=lambda n, e: n + 1,
+        fold_many=lambda n, events: sum(1 for _ in events),  # forgets the state it starts from
+    )
+
+    with pytest.raises(pt.ProjectionLawError, match="two-step fold"):
+        check_projection_laws(resumable, laws=["two-step fold"], max_examples=50)
+
+
+def test_an_order_dependent_projection_of_sorted_events_still_passes_append_order():
+    # The valid-time order makes "first" well defined: such a projection is sound.
+    check_projection_laws(_order_dependent_projection(), laws=["append order"], max_examples=30)
+
+
+def test_unknown_laws_and_bad_sizes_are_refused():
+    with pytest.raises(ValueError, match="unknown laws"):
+        check_projection_laws(COUNT, laws=["purity"])
+    with pytest.raises(ValueError, match="max_examples"):
+        check_projection_laws(COUNT, max_examples=0)
+
+
+def test_the_laws_are_named():
+    assert [
+        "deterministic",
+        "append order",
+        "two-step fold",
+        "serialisation round trip",
+        "retraction equals absence",
+        "projector equals replay",
+    ] == list(LAWS)
+
+
+# -- strategies --------------------------------------------------------------------------------------------
+
+
+@given(histories(max_size=12, countries=["PK", "SV"]))
+def test_histories_point_retractions_and_corrections_at_earlier_events(history):
+    seen = set()
+    for event in history:
+        if isinstance(event, pt.EventRetracted | pt.EventCorrected):
+            assert event.target in seen
+        seen.add(event.event_id)
+
+
+@given(histories(min_size=3, max_size=3, countries=["PK"]))
+def test_histories_respect_sizes_and_countries(history):
+    assert 3 == len(history)
+    assert {"PK"} >= {code for event in history for code in event.countries}
+
+
+@given(fuzzy_dates(min_value=dt.date(2025, 7, 1), max_value=dt.date(2025, 7, 31)))
+def test_fuzzy_dates_stay_within_their_bounds(date):
+    assert dt.date(2025, 7, 1) <= date.earliest
+    assert date.latest <= dt.date(2025, 7, 31)
+
+
+@given(country_codes(countries=["pk", "sv"]))
+def test_country_codes_normalise_the_given_codes(code):
+    assert code in {"PK", "SV"}
+
+
+@given(events(types=[pt.ReservePurchase], countries=["SV"]))
+def test_events_can_be_limited_to_types_and_countries(event):
+    assert isinstance(event, pt.ReservePurchase)
+    assert "SV" == event.country
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: histories(min_size=3, max_size=2), "min_size"),
+        (lambda: histories(max_size=-1), "max_size"),
+        (lambda: histories(countries=["XX"]), "'XX'"),
+        (lambda: country_codes(countries="PK"), "string"),
+        (lambda: fuzzy_dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2025, 1, 1)), "after"),
+        (lambda: fuzzy_dates(min_value=dt.datetime(2025, 1, 1)), "min_value"),
+        (lambda: events(types=[]), "empty"),
+        (lambda: events(types=[pt.EventRetracted]), "histories"),
+        (lambda: events(types=[pt.PartnershipFormed], countries=["PK"]), "no strategy"),
+    ],
+)
+def test_strategies_check_their_arguments_when_built(make, message):
+    with pytest.raises(pt.ValidationError, match=message):
+        make()
+
+
+def test_importing_the_kit_without_hypothesis_names_the_extra():
+    script = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "try:\n    import policytracker.testing\n"
+        "except ImportError as exc:\n    print(exc)\n"
+    )
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+
+    assert "pip install 'policytracker[testing]'" in output
