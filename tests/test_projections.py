@@ -430,14 +430,9 @@ def test_projections_validate_name_and_version(name, version):
 
 
 def test_the_seed_history_gives_pakistan_and_el_salvador_their_states():
-    import importlib.util
+    from tests.test_seed_history import DATASET
 
-    from tests.test_seed_history import EXAMPLE
-
-    spec = importlib.util.spec_from_file_location("seeds_for_projection", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    log = log_of(module.seed_events())
+    log = log_of(pt.load_events(DATASET))
 
     pk, sv = pt.country_state(log, "PK"), pt.country_state(log, "SV")
 

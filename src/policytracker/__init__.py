@@ -12,6 +12,7 @@ from typing import Any
 
 from policytracker._countries import country_name
 from policytracker._dates import FuzzyDate, Precision
+from policytracker._eventfiles import dump_events, load_events
 from policytracker._events import (
     AdoptionEstimated,
     CompanyHeadquartered,
@@ -140,6 +141,7 @@ __all__ = [
     "country_name",
     "country_state",
     "country_states",
+    "dump_events",
     "effective_events",
     "event_class",
     "event_from_dict",
@@ -149,6 +151,7 @@ __all__ = [
     "event_type",
     "fold",
     "holdings_history",
+    "load_events",
     "make_converter",
     "open_log",
     "partnership_graph",

@@ -38,7 +38,8 @@ class SerializationError(PolicyTrackerError, ValueError):
     future schema version.
 
     ``tag`` is the event type tag, ``line`` the 1-based line of a file and ``position`` the log position,
-    each when known; the message names all of them.
+    each when known; the message names all of them. An error about a whole file lists every bad row in
+    ``errors``.
     """
 
     def __init__(
@@ -48,11 +49,13 @@ class SerializationError(PolicyTrackerError, ValueError):
         tag: str | None = None,
         line: int | None = None,
         position: int | None = None,
+        errors: tuple[SerializationError, ...] = (),
     ) -> None:
         super().__init__(message)
         self.tag = tag
         self.line = line
         self.position = position
+        self.errors = errors
 
 
 class ConcurrencyError(PolicyTrackerError, RuntimeError):

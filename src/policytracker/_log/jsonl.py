@@ -289,6 +289,12 @@ def _parse_line(line: bytes, number: int) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise SerializationError(f"line {number}: malformed JSON: {exc}", line=number) from None
     if type(obj) is not dict or obj.keys() != _KEYS:
+        if type(obj) is dict and "type" in obj and "position" not in obj:
+            raise SerializationError(
+                f"line {number}: this is an event, not a log record: the file looks like an event file; "
+                "import it into a log with `policytracker append LOG FILE` (or load_events)",
+                line=number,
+            )
         keys = sorted(obj) if type(obj) is dict else type(obj).__name__
         raise SerializationError(
             f"line {number}: expected a record with the keys {sorted(_KEYS)}, got {keys}", line=number
