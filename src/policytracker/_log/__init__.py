@@ -41,13 +41,17 @@ def open_log(target: Target, *, clock: Clock | None = None) -> EventLog:
     - ``":memory:"``: in-process, for tests and scratch work;
     - a path ending ``.db`` or ``.sqlite``: SQLite, the embedded default (one file, no server, safe for
       several processes);
-    - a path ending ``.jsonl``: a JSON Lines log, one record per line.
+    - a path ending ``.jsonl``: a JSON Lines log, one record per line;
+    - ``postgresql://user@host:5432/db`` (or ``postgres://``): PostgreSQL, for teams sharing one log (needs
+      the ``postgres`` extra; libpq URL parameters apply, e.g. ``?options=-csearch_path%%3Dmyschema``).
 
     *clock* returns the timezone-aware moment stamped as ``recorded_at`` on the next append (default: the
     system clock, in UTC).
 
     Raises:
         ValueError: *target* names no known kind of store.
+        ImportError: a PostgreSQL target without the ``postgres`` extra installed.
+        ConnectionError: the PostgreSQL server cannot be reached.
         FileNotFoundError: the folder of a file target does not exist.
         SerializationError: the file exists but is not a policytracker log, or needs a newer policytracker.
     """
@@ -56,10 +60,14 @@ def open_log(target: Target, *, clock: Clock | None = None) -> EventLog:
     if isinstance(target, str) and target == ":memory:":
         return MemoryLog(clock=clock)
     if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
-        raise ValueError(
-            f"cannot open {_redact(target)!r}: this version of policytracker has no PostgreSQL store yet; "
-            "use a .db (SQLite) file"
-        )
+        try:
+            from policytracker._log.postgres import PostgresLog
+        except ImportError as exc:
+            raise ImportError(
+                f"{_redact(target)}: PostgreSQL logs need the postgres extra: "
+                "pip install 'policytracker[postgres]'"
+            ) from exc
+        return PostgresLog(target, clock=clock, display=_redact(target))
     if not isinstance(target, str | os.PathLike):
         raise TypeError(f"open_log expects a path or ':memory:', got {target!r}")
     path = Path(target)

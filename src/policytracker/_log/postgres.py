@@ -1,0 +1,221 @@
+"""The PostgreSQL store (``open_log("postgresql://user@host:5432/db")``), for teams that share one log.
+
+Needs the ``postgres`` extra (psycopg 3). The schema is created on first use (versioned, idempotent) in the
+connection's current schema, so ``?options=-csearch_path%3Dmyschema`` in the URL keeps several logs in one
+database apart.
+
+Writers serialise on a transaction-scoped advisory lock (one per schema) held until their commit, so
+positions are assigned and committed strictly in order: a reader that goes by position never skips a
+committed record. Each append sends a ``NOTIFY``; :meth:`PostgresLog.subscribe` waits on it instead of
+polling.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import psycopg
+
+from policytracker._log._core import Clock, Recorded, _BaseLog, _Row
+from policytracker.exceptions import ConcurrencyError, SerializationError
+
+__all__ = ["PostgresLog"]
+
+_FORMAT = "policytracker-log"
+_SCHEMA_VERSION = 1
+_BATCH = 1000
+_CHANNEL = "policytracker_appended"
+_COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.event_id, r.type, r.countries"
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.policytracker'))"
+
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS policytracker_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS policytracker_records (
+        position BIGINT PRIMARY KEY,
+        recorded_at TEXT NOT NULL,
+        event_id UUID NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        countries TEXT[] NOT NULL,
+        event TEXT NOT NULL,
+        digest TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS policytracker_records_by_type ON policytracker_records (type, position)",
+    """CREATE TABLE IF NOT EXISTS policytracker_record_countries (
+        country TEXT NOT NULL,
+        position BIGINT NOT NULL,
+        PRIMARY KEY (country, position)
+    )""",
+]
+
+
+class PostgresLog(_BaseLog):
+    """An ``EventLog`` in PostgreSQL: many writers (processes, threads, machines) share one log."""
+
+    def __init__(self, url: str, *, clock: Clock | None = None, display: str | None = None) -> None:
+        super().__init__(display or url, clock)
+        self._url = url
+        try:
+            self._conn = psycopg.connect(url, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise ConnectionError(f"cannot connect to {self.target}: {_first_line(exc)}") from None
+        try:
+            self._create_schema()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _create_schema(self) -> None:
+        with self._conn.transaction():
+            self._conn.execute(_LOCK)  # two processes creating the schema at once must not collide
+            for statement in _SCHEMA:
+                self._conn.execute(statement)
+            rows = self._conn.execute("SELECT key, value FROM policytracker_meta").fetchall()
+            meta: dict[str, str] = {str(key): str(value) for key, value in rows}
+            if not meta:
+                self._conn.execute(
+                    "INSERT INTO policytracker_meta (key, value) "
+                    "VALUES ('format', %s), ('schema_version', %s)",
+                    (_FORMAT, str(_SCHEMA_VERSION)),
+                )
+            elif meta.get("format") != _FORMAT:
+                raise SerializationError(
+                    f"{self.target}: not a policytracker log (format {meta.get('format')!r})"
+                )
+            elif int(meta.get("schema_version", "0")) > _SCHEMA_VERSION:
+                raise SerializationError(
+                    f"{self.target}: the log's storage schema version {meta['schema_version']} is newer than "
+                    f"the version {_SCHEMA_VERSION} this policytracker knows; upgrade policytracker"
+                )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            with self._conn.transaction():
+                self._conn.execute(_LOCK)
+                yield
+        except psycopg.errors.LockNotAvailable as exc:  # pragma: no cover - only with lock_timeout set
+            raise ConcurrencyError(f"{self.target}: could not take the write lock ({exc})") from exc
+
+    def _tail(self) -> tuple[int, str, str | None]:
+        row = self._conn.execute(
+            "SELECT position, digest, recorded_at FROM policytracker_records ORDER BY position DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return 0, "", None
+        return int(row[0]), str(row[1]), str(row[2])
+
+    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[str, tuple[str, ...]]]:
+        rows = self._conn.execute(
+            "SELECT event_id, event, countries FROM policytracker_records WHERE event_id = ANY(%s)",
+            (list(ids),),
+        ).fetchall()
+        return {event_id: (event, tuple(countries)) for event_id, event, countries in rows}
+
+    def _write(self, rows: Sequence[_Row]) -> None:
+        with self._conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO policytracker_records "
+                "(position, recorded_at, event_id, type, countries, event, digest) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        row.position,
+                        row.recorded_at,
+                        row.event_id,
+                        row.tag,
+                        list(row.countries),
+                        row.event_json,
+                        row.digest,
+                    )
+                    for row in rows
+                ],
+            )
+            cursor.executemany(
+                "INSERT INTO policytracker_record_countries (country, position) VALUES (%s, %s)",
+                [(country, row.position) for row in rows for country in row.countries],
+            )
+            # Delivered when the transaction commits, never before.
+            cursor.execute(
+                "SELECT pg_notify(%s, current_schema() || ':' || %s)", (_CHANNEL, str(rows[-1].position))
+            )
+
+    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[_Row]:
+        while True:
+            with self._mutex:
+                self._check_open()
+                batch = self._conn.execute(*_query(after, country, tags)).fetchall()
+            for position, recorded_at, event, digest, event_id, tag, countries in batch:
+                yield _Row(position, recorded_at, event, digest, event_id, tag, tuple(countries))
+            if len(batch) < _BATCH:
+                return
+            after = batch[-1][0]
+
+    def _head(self) -> int:
+        with self._mutex:
+            row = self._conn.execute(
+                "SELECT coalesce(max(position), 0) FROM policytracker_records"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _close(self) -> None:
+        with self._mutex:
+            self._conn.close()
+
+    def subscribe(self, *, after: int = 0, timeout: float | None = None) -> Iterator[Recorded]:
+        """Yield every record after position *after* as it is committed, waiting for new ones.
+
+        Waits on PostgreSQL's ``LISTEN`` / ``NOTIFY`` rather than polling (with a safety wake-up every
+        5 seconds). Stops after *timeout* seconds without a new record (default: never). Records arrive
+        in position order and none is skipped. Close the iterator (or leave the loop) to stop listening.
+        """
+        self._check_open()
+        listener = psycopg.connect(self._url, autocommit=True)
+        try:
+            listener.execute(f"LISTEN {_CHANNEL}")  # listen before reading, so no append falls in between
+            position = after
+            quiet_since = time.monotonic()
+            while True:
+                for record in self.read(after=position):
+                    position = record.position
+                    quiet_since = time.monotonic()
+                    yield record
+                wait = 5.0
+                if timeout is not None:
+                    wait = min(wait, timeout - (time.monotonic() - quiet_since))
+                    if wait <= 0:
+                        return
+                for _ in listener.notifies(timeout=wait, stop_after=1):
+                    pass
+        finally:
+            listener.close()
+
+
+def _query(after: int, country: str | None, tags: frozenset[str] | None) -> tuple[str, list[Any]]:
+    params: list[Any] = []
+    if country is None:
+        sql = f"SELECT {_COLUMNS} FROM policytracker_records r WHERE r.position > %s"
+        order = "r.position"
+    else:
+        sql = (
+            f"SELECT {_COLUMNS} FROM policytracker_record_countries c "
+            "JOIN policytracker_records r ON r.position = c.position WHERE c.country = %s AND c.position > %s"
+        )
+        params.append(country)
+        order = "c.position"
+    params.append(after)
+    if tags is not None:
+        sql += " AND r.type = ANY(%s)"
+        params.append(sorted(tags))
+    return f"{sql} ORDER BY {order} LIMIT {_BATCH}", params
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
