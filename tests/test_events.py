@@ -212,3 +212,12 @@ def test_an_unregistered_subclass_cannot_be_made():
 
     with pytest.raises(TypeError, match="event_type"):
         Unregistered(occurred="2025", country="PK")
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"), [("-0", "0"), (Decimal("-0.00"), "0"), ("0.000", "0"), ("12.50", "12.5")]
+)
+def test_zero_and_trailing_zeros_have_one_canonical_form(given, stored):
+    assert (
+        stored == pt.event_to_dict(pt.HoldingsReported(occurred="2025", country="SV", amount=given))["amount"]
+    )

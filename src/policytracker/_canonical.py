@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import functools
 import json
+import os
+import types
+import typing
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +27,21 @@ import attrs
 
 from policytracker._dates import FuzzyDate
 
-__all__ = ["EVENT_ID_NAMESPACE", "canonical_json", "derive_event_id", "encode_event", "encode_value"]
+try:  # orjson (the ``fast`` extra) writes the same bytes as the stdlib fallback, several times faster
+    import orjson
+
+    _ORJSON = os.environ.get("POLICYTRACKER_NO_ORJSON", "") == ""
+except ImportError:  # pragma: no cover - exercised when the extra is not installed
+    _ORJSON = False
+
+__all__ = [
+    "EVENT_ID_NAMESPACE",
+    "canonical_json",
+    "derive_event_id",
+    "encode_event",
+    "encode_value",
+    "stdlib_canonical_json",
+]
 
 #: Namespace of the UUIDv5 content-derived event ids. Changing it changes every derived id: never do.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1d3c3e-5a53-4c1e-9d4b-2f0c8b8a7e10")
@@ -76,12 +95,80 @@ def encode_value(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} value {value!r} canonically")
 
 
+Encoder = Callable[[Any], Any]
+_ENCODERS: dict[type, tuple[tuple[str, Any, Encoder], ...]] = {}
+
+
 def _content(instance: Any) -> dict[str, Any]:
-    return {
-        name: encode_value(value)
-        for name, default in _fields(type(instance))
-        if not _is_default(value := getattr(instance, name), default)
-    }
+    """The canonical object of an attrs instance's non-default fields, through encoders generated once per
+    class from its field types (falling back to :func:`encode_value` for types it does not know)."""
+    cls = type(instance)
+    plan = _ENCODERS.get(cls)
+    if plan is None:
+        plan = _ENCODERS[cls] = _plan(cls)
+    out = {}
+    for name, default, encode in plan:
+        value = getattr(instance, name)
+        if value is default or (
+            default is not _NO_DEFAULT and type(value) is type(default) and value == default
+        ):
+            continue
+        out[name] = encode(value)
+    return out
+
+
+def _plan(cls: type) -> tuple[tuple[str, Any, Encoder], ...]:
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # unresolvable annotations: encode generically
+        hints = {}
+    return tuple((name, default, _encoder(hints.get(name))) for name, default in _fields(cls))
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _decimal(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _encoder(hint: Any) -> Encoder:
+    if hint in (str, int, bool):
+        return _identity
+    if hint is FuzzyDate or hint is uuid.UUID:
+        return str
+    if hint is Decimal:
+        return _decimal
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return _enum_value
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType) and type(None) in args and len(args) == 2:
+        inner = _encoder(next(arg for arg in args if arg is not type(None)))
+        return lambda value: None if value is None else inner(value)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = _encoder(args[0])
+        if item is _identity:
+            return list
+        return lambda value: [item(entry) for entry in value]
+    if isinstance(hint, type) and attrs.has(hint) and not _is_event_class(hint):
+        return _cached_content
+    return encode_value  # events (dispatched on their runtime class) and anything unforeseen
+
+
+def _is_event_class(cls: type) -> bool:
+    # The event base class only annotates __event_tag__; registered subclasses also set it.
+    return any("__event_tag__" in vars(klass).get("__annotations__", {}) for klass in cls.__mro__)
+
+
+def _enum_value(value: enum.Enum) -> Any:
+    return value.value
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_content(value: Any) -> dict[str, Any]:
+    # Sources and other small frozen values repeat across events: encode each once. Callers only read it.
+    return _content(value)
 
 
 def encode_event(event: Any) -> dict[str, Any]:
@@ -95,8 +182,31 @@ def encode_event(event: Any) -> dict[str, Any]:
 
 
 def canonical_json(obj: Any) -> str:
-    """*obj* (already JSON-ready) as canonical JSON text: sorted keys, no whitespace, no ASCII escaping."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """*obj* (already JSON-ready) as canonical JSON text: sorted keys, no whitespace, no ASCII escaping.
+
+    Uses orjson when it is installed (the ``fast`` extra); the stdlib fallback writes the same text.
+
+    Raises:
+        ValueError: a string holds a lone surrogate, which has no UTF-8 encoding.
+    """
+    if _ORJSON:
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+        except orjson.JSONEncodeError as exc:
+            raise ValueError(f"cannot encode canonically: {exc}") from None
+    return stdlib_canonical_json(obj)
+
+
+def stdlib_canonical_json(obj: Any) -> str:
+    """:func:`canonical_json` without orjson."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"cannot encode canonically: {exc.reason} in {exc.object[exc.start : exc.end]!r}"
+        ) from None
+    return text
 
 
 def derive_event_id(event: Any) -> uuid.UUID:

@@ -56,6 +56,8 @@ class FuzzyDate:
     day: int | None = None
     _earliest: pendulum.Date = attrs.field(init=False, eq=False, hash=False, repr=False)
     _latest: pendulum.Date = attrs.field(init=False, eq=False, hash=False, repr=False)
+    _text: str = attrs.field(init=False, eq=False, hash=False, repr=False)
+    _order: tuple[int, int] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         _check_part("year", self.year, 1, 9999)
@@ -74,6 +76,14 @@ class FuzzyDate:
                 first = last = pendulum.Date(self.year, self.month, self.day)
         object.__setattr__(self, "_earliest", first)
         object.__setattr__(self, "_latest", last)
+        if self.month is None:
+            text = f"{self.year:04d}"
+        elif self.day is None:
+            text = f"{self.year:04d}-{self.month:02d}"
+        else:
+            text = f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+        object.__setattr__(self, "_text", text)
+        object.__setattr__(self, "_order", (first.toordinal(), last.toordinal()))
 
     @classmethod
     def parse(cls, text: str) -> FuzzyDate:
@@ -138,17 +148,13 @@ class FuzzyDate:
         return self._earliest <= value <= self._latest
 
     def __str__(self) -> str:
-        if self.month is None:
-            return f"{self.year:04d}"
-        if self.day is None:
-            return f"{self.year:04d}-{self.month:02d}"
-        return f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+        return self._text
 
     def __repr__(self) -> str:
         return f"FuzzyDate({str(self)!r})"
 
-    def _key(self) -> tuple[pendulum.Date, pendulum.Date]:
-        return (self._earliest, self._latest)
+    def _key(self) -> tuple[int, int]:
+        return self._order
 
     def __lt__(self, other: Any) -> bool:
         if type(other) is not FuzzyDate:

@@ -6,6 +6,7 @@ import enum
 import functools
 import re
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -76,6 +77,8 @@ class LegalTenderStatus(enum.Enum):
 
 
 def _occurred(value: FuzzyDate | str | Any) -> FuzzyDate:
+    if type(value) is FuzzyDate:
+        return value
     return v.to_fuzzy_date(value, field="occurred")
 
 
@@ -99,8 +102,40 @@ def _sources(value: Iterable[Source]) -> tuple[Source, ...]:
     return items
 
 
+class StoredId:
+    """The id of an event read back from storage, given to the event's ``__init__`` by the decoder.
+
+    Whether a stored id was derived or given explicitly is only worth knowing when the event is changed
+    with ``attrs.evolve``, so it is decided then, not on every read: the marker keeps a weak reference to
+    the decoded event and, when an evolved copy is made, checks whether the original's content derives
+    its id.
+    """
+
+    __slots__ = ("_ref", "event_id")
+
+    def __init__(self, event_id: uuid.UUID) -> None:
+        self.event_id = event_id
+        self._ref: weakref.ref[Event] | None = None
+
+    def resolve(self) -> uuid.UUID | None:
+        """None when the original's id is its derived one (an evolved copy re-derives); else the id."""
+        event = self._ref() if self._ref is not None else None
+        if event is None:
+            return self.event_id
+        return None if derive_event_id(event) == self.event_id else self.event_id
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_resolved, (self.resolve(),))
+
+
+def _resolved(value: uuid.UUID | None) -> uuid.UUID | None:
+    return value
+
+
 def _event_id(value: uuid.UUID | str | None) -> uuid.UUID | None:
-    return None if value is None else v.to_uuid(value, field="event_id")
+    if value is None or type(cast(Any, value)) is StoredId:
+        return cast(uuid.UUID | None, value)
+    return v.to_uuid(value, field="event_id")
 
 
 def _target(value: uuid.UUID | str) -> uuid.UUID:
@@ -246,8 +281,20 @@ class Event:
                 f"{type(self).__name__} is not a registered event type: decorate it with "
                 "@policytracker.event_type('your.tag')"
             )
-        given = self._given_event_id
-        object.__setattr__(self, "event_id", derive_event_id(self) if given is None else given)
+        given: Any = self._given_event_id
+        if given is None:
+            event_id = derive_event_id(self)
+        elif type(given) is StoredId:
+            if given._ref is None:  # fresh from storage: this is the stored event itself
+                given._ref = weakref.ref(self)
+                event_id = given.event_id
+            else:  # attrs.evolve of an event read back from storage
+                given = given.resolve()
+                object.__setattr__(self, "_given_event_id", given)
+                event_id = derive_event_id(self) if given is None else given
+        else:
+            event_id = given
+        object.__setattr__(self, "event_id", event_id)
 
     @property
     def countries(self) -> tuple[str, ...]:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import functools
 import json
 import re
+import types
+import typing
 import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -20,13 +23,18 @@ from typing import Any, get_args, get_origin
 
 import attrs
 import cattrs
-import pendulum
-from cattrs.gen import make_dict_structure_fn, override
 
-from policytracker._canonical import canonical_json, encode_event, encode_value
+try:
+    import orjson
+except ImportError:  # pragma: no cover - without the fast extra
+    orjson = None  # type: ignore[assignment]
+import pendulum
+from cattrs.gen import make_dict_structure_fn
+
+from policytracker._canonical import _ORJSON, canonical_json, encode_event, encode_value
 from policytracker._dates import FuzzyDate
-from policytracker._events import Event, Source, event_class, upcasters_for
-from policytracker.exceptions import PolicyTrackerError, SerializationError
+from policytracker._events import Event, Source, StoredId, event_class, upcasters_for
+from policytracker.exceptions import PolicyTrackerError, SerializationError, ValidationError
 
 __all__ = [
     "event_from_dict",
@@ -58,6 +66,7 @@ def format_timestamp(moment: _dt.datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}Z"
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_timestamp(text: str) -> pendulum.DateTime:
     """Read a timestamp in the form :func:`format_timestamp` writes, as a UTC ``pendulum.DateTime``.
 
@@ -66,8 +75,18 @@ def parse_timestamp(text: str) -> pendulum.DateTime:
     """
     if not isinstance(text, str) or not _TIMESTAMP.fullmatch(text):
         raise ValueError(f"expected a UTC timestamp like '2025-07-17T09:30:00.000000Z', got {text!r}")
+    # Memoised: one append shares one stamp, so reads meet the same text many times in a row.
     parsed = _dt.datetime.fromisoformat(text[:-1])
-    return pendulum.instance(parsed.replace(tzinfo=_dt.UTC), tz=pendulum.UTC)
+    return pendulum.DateTime(
+        parsed.year,
+        parsed.month,
+        parsed.day,
+        parsed.hour,
+        parsed.minute,
+        parsed.second,
+        parsed.microsecond,
+        tzinfo=pendulum.UTC,
+    )
 
 
 # --- strict structure hooks -----------------------------------------------------------------------------
@@ -216,10 +235,7 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook(
         Source, make_dict_structure_fn(Source, converter, _cattrs_forbid_extra_keys=True)
     )
-    structure_event = _EventStructurer(converter)
-    converter.register_structure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, Event), structure_event
-    )
+    converter.register_structure_hook_func(lambda t: isinstance(t, type) and issubclass(t, Event), _STRUCTURE)
 
     converter.register_unstructure_hook_func(
         lambda t: isinstance(t, type) and issubclass(t, Event), encode_event
@@ -233,26 +249,100 @@ def make_converter() -> cattrs.Converter:
     return converter
 
 
+_Check = Callable[[Any], Any]
+_SOURCES: dict[tuple[tuple[str, Any], ...], Source] = {}
+
+
+class _Plan:
+    """How to decode one event class, generated once: per JSON key, the init argument and a strict check
+    of the JSON value's shape (the event class's own converters then validate the value itself)."""
+
+    __slots__ = ("checks", "cls", "required")
+
+    def __init__(self, cls: type[Event], structure: _EventStructurer) -> None:
+        self.cls = cls
+        hints = typing.get_type_hints(cls)
+        self.checks: dict[str, _Check] = {}
+        self.required: list[str] = []
+        for field in attrs.fields(cls):
+            if not field.init or field.alias == "event_id":
+                continue
+            self.checks[field.alias] = _check_for(hints[field.name], structure)
+            if field.default is attrs.NOTHING:
+                self.required.append(field.alias)
+
+
+def _check_for(hint: Any, structure: _EventStructurer) -> _Check:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType) and type(None) in args and len(args) == 2:
+        inner = _check_for(next(arg for arg in args if arg is not type(None)), structure)
+        return lambda value: None if value is None else inner(value)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = _check_for(args[0], structure)
+
+        def items(value: Any) -> Any:
+            if type(value) is not list:
+                raise _FieldError(f"expected a list, got {_short(value)}")
+            return [item(entry) for entry in value]
+
+        return items
+    if hint is Source:
+        return _source
+    if isinstance(hint, type) and issubclass(hint, Event):
+        return lambda value: structure(value, hint)
+    if hint is bool:
+        return lambda value: _bool(value, bool)
+    if hint is int:
+        return lambda value: _int(value, int)
+    if hint is Decimal:
+        return _decimal_text
+    if hint in (str, FuzzyDate, uuid.UUID) or (isinstance(hint, type) and issubclass(hint, enum.Enum)):
+        return _text  # the event class's converter parses and validates the text
+    raise TypeError(f"no decoder for fields of type {hint!r}")
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        raise _FieldError(f"expected a string, got {_short(value)}")
+    return value
+
+
+def _decimal_text(value: Any) -> str:
+    if type(value) is not str:
+        raise _FieldError(f'expected a decimal number as a string such as "6238", got {_short(value)}')
+    return value
+
+
+def _source(value: Any) -> Source:
+    """A ``Source`` from its object; equal sources are decoded once and shared (they repeat a lot)."""
+    if type(value) is not dict:
+        raise _FieldError(f"expected a source object, got {_short(value)}")
+    key = tuple(value.items())  # canonical JSON is key-sorted already; other orders just miss the cache
+    try:
+        found = _SOURCES.get(key)
+    except TypeError:  # an unhashable value: let the checks below say what is wrong
+        found = None
+    if found is not None:
+        return found
+    unknown = set(value) - {"publisher", "url", "title", "published"}
+    if unknown:
+        raise _FieldError(f"unknown source fields {sorted(unknown)}")
+    for name, item in value.items():
+        if type(item) is not str:
+            raise _FieldError(f"source {name}: expected a string, got {_short(item)}")
+    source = Source(**value)
+    if len(_SOURCES) < 65536:
+        _SOURCES[key] = source
+    return source
+
+
 class _EventStructurer:
-    """Structure a tagged event object: tag lookup, version check, upcasting, strict field hooks."""
+    """Decode a tagged event object: tag lookup, version check, upcasting, then the class's plan."""
 
-    def __init__(self, converter: cattrs.Converter) -> None:
-        self._converter = converter
-        self._hooks: dict[type[Event], Callable[[Mapping[str, Any], Any], Event]] = {}
+    def __init__(self) -> None:
+        self._plans: dict[type[Event], _Plan] = {}
 
-    def _hook(self, cls: type[Event]) -> Callable[[Mapping[str, Any], Any], Event]:
-        hook = self._hooks.get(cls)
-        if hook is None:
-            hook = make_dict_structure_fn(
-                cls,
-                self._converter,
-                _cattrs_forbid_extra_keys=True,
-                _given_event_id=override(omit=True),
-            )
-            self._hooks[cls] = hook
-        return hook
-
-    def __call__(self, obj: Any, expected: Any) -> Event:
+    def __call__(self, obj: Any, expected: Any = Event) -> Event:
         if type(obj) is not dict:
             raise SerializationError(f"expected an event object, got {_short(obj)}")
         tag = obj.get("type")
@@ -262,19 +352,44 @@ class _EventStructurer:
             cls = event_class(tag)
         except LookupError as exc:
             raise SerializationError(str(exc), tag=tag) from None
-        if isinstance(expected, type) and not issubclass(cls, expected):
+        if expected is not Event and isinstance(expected, type) and not issubclass(cls, expected):
             raise SerializationError(f"expected a {expected.__name__}, got an event of type {tag!r}", tag=tag)
-        fields = _upcast(cls, tag, obj)
-        raw_id = fields.pop("event_id", None)
-        stored_id = _uuid_or_error(raw_id, tag) if raw_id is not None else None
+        plan = self._plans.get(cls)
+        if plan is None:
+            plan = self._plans[cls] = _Plan(cls, self)
+        version = obj.get("version")
+        fields = obj if version == cls.__event_version__ else _upcast(cls, tag, obj)
+        checks = plan.checks
+        kwargs: dict[str, Any] = {}
+        for key, value in fields.items():
+            if key in ("type", "version"):
+                continue
+            if key == "event_id":
+                kwargs["event_id"] = StoredId(_uuid_or_error(value, tag))
+                continue
+            check = checks.get(key)
+            if check is None:
+                extra = sorted(set(fields) - set(checks) - {"type", "version", "event_id"})
+                raise SerializationError(f"event {tag!r}: extra fields found ({', '.join(extra)})", tag=tag)
+            try:
+                kwargs[key] = check(value)
+            except (_FieldError, ValidationError) as exc:
+                raise SerializationError(f"event {tag!r}: field {key!r}: {exc}", tag=tag) from None
+            except SerializationError as exc:
+                raise SerializationError(f"event {tag!r}: field {key!r}: {exc}", tag=tag) from None
+        if len(kwargs) - ("event_id" in kwargs) < len(checks):
+            for name in plan.required:
+                if name not in kwargs:
+                    raise SerializationError(
+                        f"event {tag!r}: field {name!r}: required field missing", tag=tag
+                    )
         try:
-            event = self._hook(cls)(fields, cls)
-        except Exception as exc:  # cattrs wraps field errors in exception groups
-            raise SerializationError(f"event {tag!r}: {_describe(exc)}", tag=tag) from exc
-        if stored_id is not None and stored_id != event.event_id:
-            # The stored id was given explicitly when the event was made: keep it, and keep it explicit.
-            event = _with_explicit_id(event, stored_id)
-        return event
+            return cls(**kwargs)
+        except ValidationError as exc:
+            where = f"field {exc.field!r}: " if exc.field else ""
+            raise SerializationError(f"event {tag!r}: {where}{exc}", tag=tag) from None
+        except TypeError as exc:
+            raise SerializationError(f"event {tag!r}: {exc}", tag=tag) from None
 
 
 def _upcast(cls: type[Event], tag: str, obj: dict[str, Any]) -> dict[str, Any]:
@@ -321,16 +436,12 @@ def _uuid_or_error(raw: Any, tag: str) -> uuid.UUID:
         raise SerializationError(f"event {tag!r}: event_id: {exc}", tag=tag) from None
 
 
-def _with_explicit_id(event: Event, event_id: uuid.UUID) -> Event:
-    return attrs.evolve(event, event_id=event_id)
-
-
 def _short(obj: Any, limit: int = 80) -> str:
     text = repr(obj)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-_CONVERTER = make_converter()
+_STRUCTURE = _EventStructurer()
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
@@ -341,6 +452,10 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 def event_to_json(event: Event) -> str:
     """The canonical JSON text of *event*: sorted keys, no whitespace, UTF-8 characters unescaped."""
     return canonical_json(encode_event(event))
+
+
+def _loads(text: str | bytes) -> Any:
+    return orjson.loads(text) if _ORJSON else json.loads(text)
 
 
 def _where(line: int | None, position: int | None) -> str:
@@ -361,7 +476,7 @@ def event_from_dict(obj: Mapping[str, Any], *, line: int | None = None, position
             or a value the event class refuses; the message names the tag, the field and *line*/*position*.
     """
     try:
-        event: Event = _CONVERTER.structure(obj, Event)
+        event = _STRUCTURE(obj)
     except SerializationError as exc:
         raise SerializationError(
             f"{_where(line, position)}{exc}", tag=exc.tag, line=line, position=position
@@ -376,7 +491,7 @@ def event_from_json(text: str | bytes, *, line: int | None = None, position: int
         SerializationError: malformed JSON, or anything :func:`event_from_dict` refuses.
     """
     try:
-        obj = json.loads(text)
+        obj = _loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SerializationError(
             f"{_where(line, position)}malformed JSON: {exc}", line=line, position=position

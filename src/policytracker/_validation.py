@@ -20,6 +20,14 @@ from policytracker.exceptions import ValidationError
 _DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
 _ASSET = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,15}")
 _MAX_DIGITS = 60
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_encodable(value: str, field: str) -> None:
+    if not value.isascii() and _SURROGATE.search(value):
+        raise ValidationError(
+            f"{field}: {value!r} holds a lone surrogate, which UTF-8 cannot encode", field=field
+        )
 
 
 def to_decimal(value: object, *, field: str, allow_zero: bool = False) -> Decimal:
@@ -54,6 +62,14 @@ def to_decimal(value: object, *, field: str, allow_zero: bool = False) -> Decima
 
 
 def _canonical_decimal(number: Decimal, field: str) -> Decimal:
+    text = str(number)
+    if (
+        text[0] != "-"
+        and "E" not in text
+        and not (text[-1] == "0" and "." in text)
+        and len(text) <= _MAX_DIGITS
+    ):
+        return number  # already canonical: no exponent, no trailing fractional zero
     if number == 0:
         return Decimal(0)
     _sign, digit_tuple, exponent = number.as_tuple()
@@ -82,6 +98,7 @@ def to_text_tuple(value: object, *, field: str) -> tuple[str, ...]:
             raise ValidationError(
                 f"{field}: every item must be a non-empty string, got {item!r}", field=field
             )
+        _check_encodable(item, field)
     return items
 
 
@@ -127,11 +144,13 @@ def non_empty_text(_instance: Any, attribute: Any, value: Any) -> None:
         raise ValidationError(
             f"{attribute.name}: expected a non-empty string, got {value!r}", field=attribute.name
         )
+    _check_encodable(value, attribute.name)
 
 
 def text(_instance: Any, attribute: Any, value: Any) -> None:
     if not isinstance(value, str):
         raise ValidationError(f"{attribute.name}: expected a string, got {value!r}", field=attribute.name)
+    _check_encodable(value, attribute.name)
 
 
 def optional_text(_instance: Any, attribute: Any, value: Any) -> None:

@@ -113,15 +113,8 @@ class _Row:
     event_obj: dict[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
 
 
-def stored_id(text: object) -> uuid.UUID:
-    """The id column of a stored row, read leniently: rows are decoded from their event JSON, so a damaged
-    id column must not stop ``verify()`` from describing the damage (the nil UUID stands in)."""
-    if isinstance(text, str):
-        try:
-            return uuid.UUID(text)
-        except ValueError:
-            pass
-    return uuid.UUID(int=0)
+#: The event id of a row read back for reading or verifying, where only the event's own id matters.
+_UNPARSED = uuid.UUID(int=0)
 
 
 def record_json(position: int, recorded_at: str, event_json: str) -> str:
@@ -286,7 +279,7 @@ class _BaseLog(abc.ABC):
             wanted.update(
                 event.target for event, _ in batch if isinstance(event, EventRetracted | EventCorrected)
             )
-            stored = self._lookup(sorted(wanted, key=str))
+            stored = self._lookup(list(wanted))
             rows, unchanged = self._plan(batch, stored, head, digest, last_stamp)
             if rows:
                 self._write([row for row, _ in rows.values()])

@@ -28,7 +28,7 @@ import attrs
 
 from policytracker._canonical import canonical_json
 from policytracker._events import EventCorrected, EventRetracted
-from policytracker._log._core import Clock, VerifyReport, _BaseLog, _Row, stored_id
+from policytracker._log._core import _UNPARSED, Clock, VerifyReport, _BaseLog, _Row
 from policytracker._serialization import event_from_dict
 from policytracker.exceptions import IntegrityError, SerializationError
 
@@ -317,7 +317,7 @@ def _row(obj: dict[str, Any], countries: tuple[str, ...], tag: str, *, canonical
         obj["recorded_at"],
         canonical_json(event) if canonical else "",
         obj["digest"],
-        stored_id(event.get("event_id")),
+        _UNPARSED,
         tag,
         countries,
         event_obj=event,

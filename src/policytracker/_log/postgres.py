@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from policytracker._log._core import Clock, Recorded, _BaseLog, _Row
+from policytracker._log._core import _UNPARSED, Clock, Recorded, _BaseLog, _Row
 from policytracker.exceptions import ConcurrencyError, SerializationError
 
 __all__ = ["PostgresLog"]
@@ -29,7 +29,7 @@ _FORMAT = "policytracker-log"
 _SCHEMA_VERSION = 1
 _BATCH = 1000
 _CHANNEL = "policytracker_appended"
-_COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.event_id, r.type, r.countries"
+_COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.type, r.countries"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.policytracker'))"
 
 _SCHEMA = [
@@ -151,8 +151,8 @@ class PostgresLog(_BaseLog):
             with self._mutex:
                 self._check_open()
                 batch = self._conn.execute(*_query(after, country, tags)).fetchall()
-            for position, recorded_at, event, digest, event_id, tag, countries in batch:
-                yield _Row(position, recorded_at, event, digest, event_id, tag, tuple(countries))
+            for position, recorded_at, event, digest, tag, countries in batch:
+                yield _Row(position, recorded_at, event, digest, _UNPARSED, tag, tuple(countries))
             if len(batch) < _BATCH:
                 return
             after = batch[-1][0]

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from policytracker._log._core import Clock, _BaseLog, _Row, stored_id
+from policytracker._log._core import _UNPARSED, Clock, _BaseLog, _Row
 from policytracker.exceptions import ConcurrencyError, SerializationError
 
 __all__ = ["SQLiteLog"]
@@ -157,8 +157,9 @@ class SQLiteLog(_BaseLog):
             with self._mutex:
                 self._check_open()
                 batch = self._conn.execute(*self._query(after, country, tags)).fetchall()
-            for position, recorded_at, event, digest, event_id, tag, countries in batch:
-                yield _Row(position, recorded_at, event, digest, stored_id(event_id), tag, _split(countries))
+            # The id column is not parsed: readers decode the event, which carries its own id.
+            for position, recorded_at, event, digest, _event_id, tag, countries in batch:
+                yield _Row(position, recorded_at, event, digest, _UNPARSED, tag, _split(countries))
             if len(batch) < _BATCH:
                 return
             after = batch[-1][0]

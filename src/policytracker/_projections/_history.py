@@ -80,14 +80,18 @@ class Resolver:
         self.retractions: dict[uuid.UUID, EventRetracted] = {}
         self.corrected_by: dict[uuid.UUID, list[uuid.UUID]] = {}
         self.retracted_by: dict[uuid.UUID, list[uuid.UUID]] = {}
-        self.root: dict[uuid.UUID, uuid.UUID] = {}
+        self.root: dict[uuid.UUID, uuid.UUID] = {}  # amendment id -> the original it (indirectly) amends
+
+    def root_of(self, event_id: uuid.UUID) -> uuid.UUID | None:
+        """The original event at the root of *event_id*'s chain of amendments (None: unknown)."""
+        return event_id if event_id in self.originals else self.root.get(event_id)
 
     def add(self, event: Event) -> uuid.UUID | None:
         """Take one event (in position order); return the id of the original event whose effective
         version this may change (None for an event whose target is unknown)."""
         event_id = event.event_id
         if isinstance(event, EventRetracted | EventCorrected):
-            root = self.root.get(event.target)
+            root = self.root_of(event.target)
             if root is None:
                 return None  # the log refuses these; a user-built history may hold them: ignore
             if isinstance(event, EventRetracted):
@@ -100,7 +104,6 @@ class Resolver:
             return root
         if event_id not in self.originals:
             self.originals[event_id] = event
-            self.root[event_id] = event_id
         return event_id
 
     def is_void(self, event_id: uuid.UUID) -> bool:
@@ -122,6 +125,8 @@ class Resolver:
 
     def effective(self) -> list[Event]:
         """The effective events, in the order their originals were added, each fact once."""
+        if not self.corrections and not self.retractions:
+            return list(self.originals.values())  # nothing amended: every original stands, once each
         seen: set[uuid.UUID] = set()
         out = []
         for root in self.originals:

@@ -1,0 +1,98 @@
+"""The same workload on the eventsourcing library (SQLite), for comparison in the same benchmark run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from eventsourcing.domain import DomainEvent
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, Mapper, UUIDAsHex  # type: ignore[attr-defined]
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from workload import BATCH
+
+NAMESPACE = uuid.UUID("2f1a2a60-8c0e-4c55-8d0f-6a6ad0b4e5c1")
+
+
+@dataclass(frozen=True)
+class PolicyEvent(DomainEvent):
+    kind: str
+    country: str
+    other: str
+    occurred: str
+    amount: Decimal
+    note: str
+
+
+def _mapper() -> Mapper:
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        transcoder.register(transcoding)
+    return Mapper(transcoder=transcoder)
+
+
+def _recorder(path: str) -> SQLiteApplicationRecorder:
+    recorder = SQLiteApplicationRecorder(SQLiteDatastore(path))
+    recorder.create_table()
+    return recorder
+
+
+def append(path: str, raws: list[tuple[Any, ...]]) -> None:
+    """Construct each event and store it, in batches, as policytracker's benchmark does."""
+    mapper, recorder = _mapper(), _recorder(path)
+    versions: dict[str, int] = {}
+    now = dt.datetime.now(dt.UTC)
+    for start in range(0, len(raws), BATCH):
+        stored = []
+        for kind, country, other, occurred, amount, index in raws[start : start + BATCH]:
+            version = versions.get(country, 0) + 1
+            versions[country] = version
+            event = PolicyEvent(
+                originator_id=uuid.uuid5(NAMESPACE, country),
+                originator_version=version,
+                timestamp=now,
+                kind=kind,
+                country=country,
+                other=other,
+                occurred=occurred,
+                amount=amount,
+                note=f"#{index}",
+            )
+            stored.append(mapper.to_stored_event(event))
+        recorder.insert_events(stored)
+
+
+def replay(path: str) -> dict[str, dict[str, Any]]:
+    """Read every notification back and fold per-country state (holdings, partners, megawatts, counts)."""
+    mapper, recorder = _mapper(), _recorder(path)
+    states: dict[str, dict[str, Any]] = {}
+    start = 1
+    while True:
+        notifications = recorder.select_notifications(start, BATCH)
+        if not notifications:
+            return states
+        for notification in notifications:
+            event = mapper.to_domain_event(notification)
+            _apply(states, event)
+        start = notifications[-1].id + 1
+
+
+def _apply(states: dict[str, dict[str, Any]], event: PolicyEvent) -> None:
+    countries = (event.country, event.other) if event.kind == "partnership" else (event.country,)
+    for country in countries:
+        state = states.setdefault(
+            country, {"holdings": Decimal(0), "partners": set(), "megawatts": Decimal(0), "count": 0}
+        )
+        state["count"] += 1
+        if event.kind == "purchase":
+            state["holdings"] += event.amount
+        elif event.kind == "sale":
+            state["holdings"] = max(Decimal(0), state["holdings"] - event.amount)
+        elif event.kind == "holdings":
+            state["holdings"] = event.amount * 10
+        elif event.kind == "mining":
+            state["megawatts"] += event.amount
+        elif event.kind == "partnership":
+            state["partners"].add(event.other if country == event.country else event.country)

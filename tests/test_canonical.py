@@ -1,0 +1,82 @@
+"""Canonical JSON is the same bytes with and without orjson, and refuses what UTF-8 cannot hold."""
+
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import policytracker as pt
+from policytracker._canonical import _ORJSON, canonical_json, encode_event, stdlib_canonical_json
+from policytracker.testing import events
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@pytest.mark.skipif(not _ORJSON, reason="orjson (the fast extra) is not installed")
+@given(events())
+def test_orjson_and_the_stdlib_write_the_same_events(event):
+    obj = encode_event(event)
+
+    assert stdlib_canonical_json(obj) == canonical_json(obj)
+
+
+@pytest.mark.skipif(not _ORJSON, reason="orjson (the fast extra) is not installed")
+@given(json_values.filter(lambda v: "\\ud800" not in repr(v)))
+def test_orjson_and_the_stdlib_write_the_same_json(value):
+    try:
+        expected = stdlib_canonical_json(value)
+    except ValueError:
+        with pytest.raises(ValueError, match="cannot encode"):
+            canonical_json(value)
+        return
+
+    assert expected == canonical_json(value)
+
+
+@pytest.mark.parametrize("encode", [canonical_json, stdlib_canonical_json])
+def test_lone_surrogates_are_refused(encode):
+    with pytest.raises(ValueError, match="cannot encode"):
+        encode({"note": "\ud800"})
+
+
+@pytest.mark.parametrize(
+    ("field", "fields"),
+    [
+        ("text", {"text": "bad \udc80 text"}),
+        ("note", {"text": "fine", "note": "\ud800"}),
+        ("topics", {"text": "fine", "topics": ("ok", "\udfff")}),
+    ],
+)
+def test_an_event_with_a_lone_surrogate_is_refused_naming_the_field(field, fields):
+    with pytest.raises(pt.ValidationError, match="surrogate") as info:
+        pt.PolicyStatement(occurred="2025", country="PK", **fields)
+
+    assert field == info.value.field
+
+
+def test_the_library_works_without_orjson():
+    script = (
+        "import policytracker as pt\n"
+        "from policytracker._canonical import _ORJSON\n"
+        "assert not _ORJSON\n"
+        "e = pt.ReservePurchase(occurred='2025-06', country='SV', amount=7)\n"
+        "assert pt.event_from_json(pt.event_to_json(e)) == e\n"
+        "print(e.event_id)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={"POLICYTRACKER_NO_ORJSON": "1", "PATH": ""},
+        check=True,
+    )
+
+    assert (
+        str(pt.ReservePurchase(occurred="2025-06", country="SV", amount=7).event_id) == result.stdout.strip()
+    )
