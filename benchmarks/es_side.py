@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from eventsourcing.domain import DomainEvent
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, DomainEvent, event
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, Mapper, UUIDAsHex  # type: ignore[attr-defined]
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from workload import BATCH
@@ -79,7 +81,7 @@ def replay(path: str) -> dict[str, dict[str, Any]]:
         start = notifications[-1].id + 1
 
 
-def _apply(states: dict[str, dict[str, Any]], event: PolicyEvent) -> None:
+def _apply(states: dict[str, dict[str, Any]], event: Any) -> None:
     countries = (event.country, event.other) if event.kind == "partnership" else (event.country,)
     for country in countries:
         state = states.setdefault(
@@ -96,3 +98,69 @@ def _apply(states: dict[str, dict[str, Any]], event: PolicyEvent) -> None:
             state["megawatts"] += event.amount
         elif event.kind == "partnership":
             state["partners"].add(event.other if country == event.country else event.country)
+
+
+# -- the application-level way, as the eventsourcing documentation shows it ----------------------------------
+
+
+class CountryHistory(Aggregate):
+    def __init__(self, country: str) -> None:
+        self.country = country
+
+    @event("Recorded")
+    def record(self, kind: str, other: str, occurred: str, amount: Decimal, note: str) -> None:
+        pass
+
+
+class PolicyApplication(Application):
+    def register_transcodings(self, transcoder: Any) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DecimalAsStr())
+
+
+def _app(path: str) -> Any:
+    os.environ["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
+    os.environ["SQLITE_DBNAME"] = path
+    return PolicyApplication(), CountryHistory
+
+
+def app_append(path: str, raws: list[tuple[Any, ...]]) -> None:
+    app, history = _app(path)
+    aggregates: dict[str, Any] = {}
+    for start in range(0, len(raws), BATCH):
+        touched: dict[str, Any] = {}
+        for kind, country, other, occurred, amount, index in raws[start : start + BATCH]:
+            aggregate = aggregates.get(country)
+            if aggregate is None:
+                aggregate = aggregates[country] = history(country)
+            aggregate.record(kind=kind, other=other, occurred=occurred, amount=amount, note=f"#{index}")
+            touched[country] = aggregate
+        app.save(*touched.values())
+
+
+def app_replay(path: str) -> dict[str, dict[str, Any]]:
+    app, _ = _app(path)
+    states: dict[str, dict[str, Any]] = {}
+    countries: dict[Any, str] = {}
+    start = 1
+    while True:
+        notifications = app.recorder.select_notifications(start, BATCH)
+        if not notifications:
+            return states
+        for notification in notifications:
+            domain_event = app.mapper.to_domain_event(notification)
+            if not hasattr(domain_event, "kind"):  # the aggregate's creation event names its country
+                countries[domain_event.originator_id] = domain_event.country
+                continue
+            _apply(states, _AppEvent(domain_event, countries[domain_event.originator_id]))
+        start = notifications[-1].id + 1
+
+
+class _AppEvent:
+    __slots__ = ("amount", "country", "kind", "other")
+
+    def __init__(self, domain_event: Any, country: str) -> None:
+        self.kind = domain_event.kind
+        self.country = country
+        self.other = domain_event.other
+        self.amount = domain_event.amount

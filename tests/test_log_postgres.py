@@ -7,7 +7,6 @@ its own, dropped afterwards.
 
 import multiprocessing
 import os
-import random
 import threading
 import time
 import urllib.parse
@@ -17,6 +16,7 @@ import pytest
 
 import policytracker as pt
 from tests.log_contract import LogContract, StepClock, partnership, purchase, refusal
+from tests.writers import check_all_landed, optimistic_writer
 
 SERVER = os.environ.get("POLICYTRACKER_TEST_POSTGRES")
 pytestmark = pytest.mark.skipif(
@@ -112,32 +112,7 @@ def test_tampering_is_detected(url):
 
 
 def _writer(url, worker, barrier, conflicts):
-    barrier.wait()
-    with pt.open_log(url) as log:
-        for index in range(APPENDS):
-            event = pt.PolicyStatement(
-                occurred="2025", country="PK", text=f"writer {worker} statement {index}"
-            )
-            while True:
-                head = log.head
-                time.sleep(random.uniform(0, 0.002))
-                try:
-                    log.append([event], expected_position=head)
-                    break
-                except pt.ConcurrencyError:
-                    with conflicts.get_lock():
-                        conflicts.value += 1
-
-
-def _check_all_landed(url, expected, conflicts):
-    with pt.open_log(url) as log:
-        records = list(log.read())
-        report = log.verify()
-    assert expected == len(records)
-    assert list(range(1, expected + 1)) == [record.position for record in records]
-    assert expected == len({record.event.text for record in records})
-    assert report.ok, report.reason
-    assert conflicts > 0, "the writers never overlapped, so the test proved nothing"
+    optimistic_writer(url, worker, barrier, conflicts, APPENDS)
 
 
 def test_concurrent_processes_never_lose_an_event(url):
@@ -152,7 +127,7 @@ def test_concurrent_processes_never_lose_an_event(url):
         process.join(timeout=120)
 
     assert [0] * WRITERS == [process.exitcode for process in processes]
-    _check_all_landed(url, WRITERS * APPENDS, conflicts.value)
+    check_all_landed(url, WRITERS * APPENDS, conflicts.value)
 
 
 def test_concurrent_threads_never_lose_an_event(url):
@@ -165,7 +140,7 @@ def test_concurrent_threads_never_lose_an_event(url):
     for thread in threads:
         thread.join(timeout=120)
 
-    _check_all_landed(url, WRITERS * APPENDS, conflicts.value)
+    check_all_landed(url, WRITERS * APPENDS, conflicts.value)
 
 
 # -- subscriptions ----------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
@@ -36,6 +37,7 @@ from policytracker.exceptions import (
     ConcurrencyError,
     DuplicateEventError,
     IntegrityError,
+    SerializationError,
     ValidationError,
 )
 
@@ -115,6 +117,31 @@ class _Row:
 
 #: The event id of a row read back for reading or verifying, where only the event's own id matters.
 _UNPARSED = uuid.UUID(int=0)
+
+
+def check_folder(path: Path) -> None:
+    """Refuse a file log whose folder does not exist (rather than creating folders on a typo)."""
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"cannot create the log {str(path)!r}: the folder {str(path.parent)!r} does not exist"
+        )
+
+
+#: What the ``policytracker_meta`` table of a database store says about itself.
+STORAGE_FORMAT = "policytracker-log"
+STORAGE_SCHEMA_VERSION = 1
+
+
+def check_storage_meta(target: str, meta: Mapping[str, str]) -> None:
+    """Refuse a database that is not a policytracker log, or whose storage schema is newer than this
+    version of policytracker knows."""
+    if meta.get("format") != STORAGE_FORMAT:
+        raise SerializationError(f"{target}: not a policytracker log (format {meta.get('format')!r})")
+    if int(meta.get("schema_version", "0")) > STORAGE_SCHEMA_VERSION:
+        raise SerializationError(
+            f"{target}: the log's storage schema version {meta['schema_version']} is newer than the version "
+            f"{STORAGE_SCHEMA_VERSION} this policytracker knows; upgrade policytracker"
+        )
 
 
 def record_json(position: int, recorded_at: str, event_json: str) -> str:
@@ -412,12 +439,29 @@ class _BaseLog(abc.ABC):
         check_gaps = country is None and tags is None
         for row in self._scan(after, country, tags):
             if check_gaps and row.position != expected:
-                raise IntegrityError(
-                    f"{self.target}: position {expected} is missing (the next stored record is "
-                    f"{row.position}); run verify() for details"
-                )
+                raise self._gap(expected, row.position)
             expected = row.position + 1
             yield self._to_recorded(row)
+
+    def _gap(self, expected: int, found: int) -> IntegrityError:
+        return IntegrityError(
+            f"{self.target}: position {expected} is missing (the next stored record is {found}); "
+            "run verify() for details"
+        )
+
+    def read_events(self, *, after: int = 0) -> Iterator[Event]:
+        """The stored events after position *after*, in position order, without their ``Recorded``
+        wrapping (for folds that need neither stamps nor digests). Same errors as :meth:`read`."""
+        self._check_open()
+        expected = after + 1
+        for row in self._scan(after, None, None):
+            if row.position != expected:
+                raise self._gap(expected, row.position)
+            expected += 1
+            if row.event_obj is not None:
+                yield event_from_dict(row.event_obj, position=row.position)
+            else:
+                yield event_from_json(row.event_json, position=row.position)
 
     def verify(self) -> VerifyReport:
         """Recompute the digest chain from the stored bytes and report the first record that does not match.

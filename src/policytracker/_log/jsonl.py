@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import uuid
 from array import array
@@ -27,9 +26,17 @@ from typing import IO, Any
 import attrs
 
 from policytracker._canonical import canonical_json
-from policytracker._events import EventCorrected, EventRetracted
-from policytracker._log._core import _UNPARSED, Clock, VerifyReport, _BaseLog, _Row
-from policytracker._serialization import event_from_dict
+from policytracker._events import (
+    CountryEvent,
+    Event,
+    EventCorrected,
+    EventRetracted,
+    PartnershipFormed,
+    VisitPlanned,
+    event_class,
+)
+from policytracker._log._core import _UNPARSED, Clock, VerifyReport, _BaseLog, _Row, check_folder
+from policytracker._serialization import _loads, event_from_dict
 from policytracker.exceptions import IntegrityError, SerializationError
 
 __all__ = ["JSONLinesLog", "TornTail"]
@@ -53,10 +60,7 @@ class JSONLinesLog(_BaseLog):
     def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:
         path = Path(path)
         super().__init__(str(path), clock)
-        if not path.parent.is_dir():
-            raise FileNotFoundError(
-                f"cannot create the log {str(path)!r}: the folder {str(path.parent)!r} does not exist"
-            )
+        check_folder(path)
         self._path = path
         # Held open for locking and appending; closed in close(). Opening reads nothing yet, so that
         # verify() can describe a damaged file that reading would refuse.
@@ -118,16 +122,15 @@ class JSONLinesLog(_BaseLog):
                 f"{self.target}: line {number} holds position {obj['position']}; records were removed, "
                 "inserted or reordered (run verify() for details)"
             )
-        event = event_from_dict(obj["event"], line=number)
-        countries = event.countries
-        if isinstance(event, EventRetracted | EventCorrected):
-            target = self._ids.get(event.target)
-            if target is not None:
-                countries = tuple(dict.fromkeys((*countries, *self._countries_at[target - 1])))
+        event_id, tag, countries, target = _index_entry(obj["event"], number)
+        if target is not None:
+            position = self._ids.get(target)
+            if position is not None:
+                countries = tuple(dict.fromkeys((*countries, *self._countries_at[position - 1])))
         self._offsets.append(offset)
-        self._ids[event.event_id] = number
+        self._ids[event_id] = number
         self._countries_at.append(countries)
-        self._tags.append(event.tag)
+        self._tags.append(tag)
         self._digest = obj["digest"]
         self._last_stamp = obj["recorded_at"]
 
@@ -283,9 +286,84 @@ class JSONLinesLog(_BaseLog):
         self._reset()
 
 
+def _index_entry(
+    event: dict[str, Any], number: int
+) -> tuple[uuid.UUID, str, tuple[str, ...], uuid.UUID | None]:
+    """(event id, tag, countries, amendment target) of a stored event, read from its JSON for the built-in
+    shapes so that indexing does not decode every event a second time; anything else is decoded."""
+    tag = event.get("type")
+    try:
+        cls = event_class(tag) if isinstance(tag, str) else None
+    except LookupError as exc:
+        raise SerializationError(f"line {number}: {exc}", line=number, tag=tag) from None
+    version = event.get("version")
+    raw_id = event.get("event_id")
+    if (
+        cls is not None
+        and isinstance(raw_id, str)
+        and type(version) is int
+        and version <= cls.__event_version__
+    ):
+        try:
+            event_id = uuid.UUID(raw_id)
+        except ValueError:
+            pass
+        else:
+            countries = _json_countries(cls, event)
+            if countries is not None:
+                target = _json_uuid(event.get("target")) if cls in (EventRetracted, EventCorrected) else None
+                if cls not in (EventRetracted, EventCorrected) or target is not None:
+                    return event_id, cls.__event_tag__, countries, target
+    decoded = event_from_dict(event, line=number)  # raises the precise error, naming the line
+    target = decoded.target if isinstance(decoded, EventRetracted | EventCorrected) else None
+    return decoded.event_id, decoded.tag, decoded.countries, target
+
+
+def _json_countries(cls: type[Event], event: dict[str, Any]) -> tuple[str, ...] | None:
+    def code(value: Any) -> str | None:
+        return value.upper() if isinstance(value, str) else None
+
+    if cls is EventRetracted:
+        return ()
+    if cls is EventCorrected:
+        replacement = event.get("replacement")
+        if not isinstance(replacement, dict):
+            return None
+        inner = event_class_or_none(replacement.get("type"))
+        return _json_countries(inner, replacement) if inner is not None else None
+    if cls is PartnershipFormed:
+        partners = event.get("countries")
+        if isinstance(partners, list) and all(isinstance(p, str) for p in partners):
+            return tuple(sorted(p.upper() for p in partners))
+        return None
+    if cls is VisitPlanned:
+        visitor, host = code(event.get("country")), code(event.get("host"))
+        return (visitor, host) if visitor and host else None
+    if cls.countries is CountryEvent.countries:
+        country = code(event.get("country"))
+        return (country,) if country else None
+    return None
+
+
+def event_class_or_none(tag: Any) -> type[Event] | None:
+    try:
+        return event_class(tag) if isinstance(tag, str) else None
+    except LookupError:
+        return None
+
+
+def _json_uuid(value: Any) -> uuid.UUID | None:
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            return None
+    return None
+
+
 def _parse_line(line: bytes, number: int) -> dict[str, Any]:
     try:
-        obj = json.loads(line)
+        obj = _loads(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SerializationError(f"line {number}: malformed JSON: {exc}", line=number) from None
     if type(obj) is not dict or obj.keys() != _KEYS:

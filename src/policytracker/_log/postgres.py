@@ -20,13 +20,20 @@ from typing import Any
 
 import psycopg
 
-from policytracker._log._core import _UNPARSED, Clock, Recorded, _BaseLog, _Row
-from policytracker.exceptions import ConcurrencyError, SerializationError
+from policytracker._log._core import (
+    _UNPARSED,
+    STORAGE_FORMAT,
+    STORAGE_SCHEMA_VERSION,
+    Clock,
+    Recorded,
+    _BaseLog,
+    _Row,
+    check_storage_meta,
+)
+from policytracker.exceptions import ConcurrencyError
 
 __all__ = ["PostgresLog"]
 
-_FORMAT = "policytracker-log"
-_SCHEMA_VERSION = 1
 _BATCH = 1000
 _CHANNEL = "policytracker_appended"
 _COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.type, r.countries"
@@ -82,17 +89,10 @@ class PostgresLog(_BaseLog):
                 self._conn.execute(
                     "INSERT INTO policytracker_meta (key, value) "
                     "VALUES ('format', %s), ('schema_version', %s)",
-                    (_FORMAT, str(_SCHEMA_VERSION)),
+                    (STORAGE_FORMAT, str(STORAGE_SCHEMA_VERSION)),
                 )
-            elif meta.get("format") != _FORMAT:
-                raise SerializationError(
-                    f"{self.target}: not a policytracker log (format {meta.get('format')!r})"
-                )
-            elif int(meta.get("schema_version", "0")) > _SCHEMA_VERSION:
-                raise SerializationError(
-                    f"{self.target}: the log's storage schema version {meta['schema_version']} is newer than "
-                    f"the version {_SCHEMA_VERSION} this policytracker knows; upgrade policytracker"
-                )
+            else:
+                check_storage_meta(self.target, meta)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

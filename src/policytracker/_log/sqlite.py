@@ -13,13 +13,20 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from policytracker._log._core import _UNPARSED, Clock, _BaseLog, _Row
+from policytracker._log._core import (
+    _UNPARSED,
+    STORAGE_FORMAT,
+    STORAGE_SCHEMA_VERSION,
+    Clock,
+    _BaseLog,
+    _Row,
+    check_folder,
+    check_storage_meta,
+)
 from policytracker.exceptions import ConcurrencyError, SerializationError
 
 __all__ = ["SQLiteLog"]
 
-_FORMAT = "policytracker-log"
-_SCHEMA_VERSION = 1
 _BATCH = 1000
 _SQL_VARIABLES = 500
 _COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.event_id, r.type, r.countries"
@@ -53,10 +60,7 @@ class SQLiteLog(_BaseLog):
     def __init__(self, path: str | Path, *, clock: Clock | None = None, timeout: float = 30.0) -> None:
         path = Path(path)
         super().__init__(str(path), clock)
-        if not path.parent.is_dir():
-            raise FileNotFoundError(
-                f"cannot create the log {str(path)!r}: the folder {str(path.parent)!r} does not exist"
-            )
+        check_folder(path)
         self._timeout = timeout
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
         try:
@@ -84,17 +88,10 @@ class SQLiteLog(_BaseLog):
             if not meta:
                 self._conn.executemany(
                     "INSERT INTO policytracker_meta (key, value) VALUES (?, ?)",
-                    [("format", _FORMAT), ("schema_version", str(_SCHEMA_VERSION))],
+                    [("format", STORAGE_FORMAT), ("schema_version", str(STORAGE_SCHEMA_VERSION))],
                 )
-            elif meta.get("format") != _FORMAT:
-                raise SerializationError(
-                    f"{self.target}: not a policytracker log (format {meta.get('format')!r})"
-                )
-            elif int(meta.get("schema_version", "0")) > _SCHEMA_VERSION:
-                raise SerializationError(
-                    f"{self.target}: the log's storage schema version {meta['schema_version']} is newer "
-                    f"than the version {_SCHEMA_VERSION} this policytracker knows; upgrade policytracker"
-                )
+            else:
+                check_storage_meta(self.target, meta)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -148,8 +148,9 @@ class _Builder:
             return  # event types this projection does not know are ignored
         handler(self, event)
         self.count += 1
-        if self.last is None or event.occurred > self.last:
-            self.last = event.occurred
+        occurred = event.occurred
+        if self.last is None or occurred._order > self.last._order:
+            self.last = occurred
 
     def freeze(self) -> CountryState:
         return CountryState(

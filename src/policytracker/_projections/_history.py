@@ -17,25 +17,27 @@ import pendulum
 
 from policytracker._dates import FuzzyDate, as_of_date
 from policytracker._events import Event, EventCorrected, EventRetracted, HoldingsReported
-from policytracker._log._core import Recorded
+from policytracker._log._core import EventLog, Recorded
 from policytracker.exceptions import ValidationError
 
-__all__ = ["Resolver", "check_known_at", "effective_events", "in_valid_time", "valid_time_key"]
+__all__ = [
+    "Resolver",
+    "check_known_at",
+    "effective_events",
+    "effective_history",
+    "in_valid_time",
+    "valid_time_key",
+]
 
-ValidKey = tuple[pendulum.Date, pendulum.Date, int, uuid.UUID]
+ValidKey = tuple[int, int, int, uuid.UUID]
 
 
 def valid_time_key(event: Event) -> ValidKey:
     """The valid-time order: ``(earliest, latest, rank, event_id)``. On the same dates a holdings report
     ranks after purchases and sales (it is the end-of-day snapshot); the id breaks remaining ties, so the
     order depends on content only, never on the order of appends."""
-    occurred = event.occurred
-    return (
-        occurred.earliest,
-        occurred.latest,
-        1 if isinstance(event, HoldingsReported) else 0,
-        event.event_id,
-    )
+    earliest, latest = event.occurred._order  # the days' ordinals: they compare like the dates, faster
+    return (earliest, latest, 1 if type(event) is HoldingsReported else 0, event.event_id)
 
 
 def in_valid_time(events: Iterable[Event]) -> list[Event]:
@@ -147,6 +149,23 @@ def effective_events(
     sorted by valid time."""
     moment = None if known_at is None else check_known_at(known_at)
     last_day = None if as_of is None else check_as_of(as_of)
+    return _effective(records, moment, last_day)
+
+
+def effective_history(log: EventLog, *, as_of: Any = None, known_at: Any = None) -> list[Event]:
+    """:func:`effective_events` of a whole log, without building a ``Recorded`` per record when *known_at*
+    is not used and the log can hand over bare events (``read_events``)."""
+    moment = None if known_at is None else check_known_at(known_at)
+    last_day = None if as_of is None else check_as_of(as_of)
+    read_events = getattr(log, "read_events", None)
+    if moment is None and read_events is not None:
+        return _effective(read_events(), None, last_day)
+    return _effective(log.read(), moment, last_day)
+
+
+def _effective(
+    records: Iterable[Recorded | Event], moment: pendulum.DateTime | None, last_day: pendulum.Date | None
+) -> list[Event]:
     resolver = Resolver()
     for item in records:
         if isinstance(item, Recorded):

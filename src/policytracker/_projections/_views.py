@@ -15,7 +15,7 @@ from policytracker._dates import FuzzyDate
 from policytracker._events import Event, HoldingsReported, PartnershipFormed, ReservePurchase, ReserveSale
 from policytracker._log._core import EventLog
 from policytracker._projections._country import CountryState, _Builder
-from policytracker._projections._history import effective_events
+from policytracker._projections._history import effective_history
 from policytracker._validation import to_asset
 
 __all__ = [
@@ -31,7 +31,7 @@ __all__ = [
 def timeline(log: EventLog, country: str, *, as_of: Any = None, known_at: Any = None) -> tuple[Event, ...]:
     """The effective events about *country*, in valid-time order (see :func:`project` for the arguments)."""
     code = normalize_country(country)
-    events = effective_events(log.read(), as_of=as_of, known_at=known_at)
+    events = effective_history(log, as_of=as_of, known_at=known_at)
     return tuple(event for event in events if code in event.countries)
 
 
@@ -55,7 +55,7 @@ def holdings_history(
     points = []
     relevant = (
         event
-        for event in effective_events(log.read(), as_of=as_of, known_at=known_at)
+        for event in effective_history(log, as_of=as_of, known_at=known_at)
         if isinstance(event, ReservePurchase | ReserveSale | HoldingsReported)
         and event.country == code
         and event.asset == symbol
@@ -103,7 +103,7 @@ def partnership_graph(log: EventLog, *, as_of: Any = None, known_at: Any = None)
     """The graph of partnerships in the effective history (see :func:`project` for the arguments)."""
     edges = []
     # Read everything: a partnership may have been retracted or corrected by an event of another type.
-    for event in effective_events(log.read(), as_of=as_of, known_at=known_at):
+    for event in effective_history(log, as_of=as_of, known_at=known_at):
         if not isinstance(event, PartnershipFormed):
             continue
         for pair in itertools.combinations(event.countries, 2):
