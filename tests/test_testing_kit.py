@@ -6,8 +6,10 @@ import random
 import subprocess
 import sys
 
+import attrs
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import policytracker as pt
 from policytracker.testing import (
@@ -179,3 +181,63 @@ def test_importing_the_kit_without_hypothesis_names_the_extra():
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
 
     assert "pip install 'policytracker[testing]'" in output
+
+
+# -- your own event types ------------------------------------------------------------------------------------
+
+
+@pt.event_type("test.kit_sanctions_evaded")
+@attrs.frozen(kw_only=True)
+class _SanctionsEvaded(pt.CountryEvent):
+    method: str
+
+
+_EVADED = st.builds(
+    _SanctionsEvaded,
+    occurred=fuzzy_dates(),
+    country=st.sampled_from(["RU", "IR"]),
+    method=st.sampled_from(["p2p"]),
+)
+
+
+@given(events(types=[_SanctionsEvaded], custom={_SanctionsEvaded: _EVADED}))
+def test_events_draw_your_own_types_from_your_strategies(event):
+    assert isinstance(event, _SanctionsEvaded)
+
+
+@given(histories(min_size=30, max_size=30, countries=["PK"], custom={_SanctionsEvaded: _EVADED}))
+def test_histories_mix_in_your_own_types(history):
+    assert all(isinstance(event, pt.Event) for event in history)
+
+
+def test_your_own_types_do_appear_in_histories():
+    from hypothesis import Phase, find, settings
+
+    found = find(
+        histories(min_size=5, max_size=10, custom={_SanctionsEvaded: _EVADED}),
+        lambda history: any(isinstance(event, _SanctionsEvaded) for event in history),
+        settings=settings(phases=[Phase.generate], max_examples=500, database=None),
+    )
+
+    assert any(isinstance(event, _SanctionsEvaded) for event in found)
+
+
+def test_a_projection_of_your_own_types_passes_the_laws():
+    evasions = pt.Projection(
+        name="evasions",
+        initial=frozenset(),
+        apply=lambda seen, e: seen | {e.country} if isinstance(e, _SanctionsEvaded) else seen,
+    )
+
+    check_projection_laws(
+        evasions, max_examples=25, histories=histories(max_size=10, custom={_SanctionsEvaded: _EVADED})
+    )
+
+
+@pytest.mark.parametrize(
+    "custom",
+    [{str: _EVADED}, {_SanctionsEvaded: "not a strategy"}, {pt.EventRetracted: _EVADED}, ["x"]],
+)
+def test_bad_custom_strategies_are_refused_when_built(custom):
+    with pytest.raises(pt.ValidationError, match=r"custom|strategy|target"):
+        events(custom=custom)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -191,19 +191,50 @@ def _per_type(
     return table
 
 
-def events(
-    *, types: Iterable[type[Event]] | None = None, countries: Iterable[str] | None = None
-) -> st.SearchStrategy[Event]:
-    """Standalone built-in events (no retractions or corrections: those need a target in a history).
+CustomStrategies = Mapping[type[Event], st.SearchStrategy[Event]]
 
-    *types* limits the event classes (each must be a built-in standalone type); *countries* the codes
-    used. Partnerships and visits need two countries, so with one country they are left out.
+
+def _checked_custom(
+    custom: CustomStrategies | None, where: str
+) -> dict[type[Event], st.SearchStrategy[Event]]:
+    if custom is None:
+        return {}
+    if not isinstance(custom, Mapping):
+        raise ValidationError(f"{where}: custom must map event classes to strategies, got {custom!r}")
+    checked = {}
+    for cls, strategy in custom.items():
+        if not (isinstance(cls, type) and issubclass(cls, Event) and "__event_tag__" in vars(cls)):
+            raise ValidationError(f"{where}: custom keys must be registered event classes, got {cls!r}")
+        if cls in (EventRetracted, EventCorrected):
+            raise ValidationError(f"{where}: {cls.__name__} needs a target; histories() makes those")
+        if not isinstance(strategy, st.SearchStrategy):
+            raise ValidationError(f"{where}: the strategy for {cls.__name__} is not a strategy: {strategy!r}")
+        checked[cls] = strategy
+    return checked
+
+
+def events(
+    *,
+    types: Iterable[type[Event]] | None = None,
+    countries: Iterable[str] | None = None,
+    custom: CustomStrategies | None = None,
+) -> st.SearchStrategy[Event]:
+    """Standalone events (no retractions or corrections: those need a target in a history).
+
+    By default every built-in standalone type. *custom* adds your own registered event types, each with
+    the strategy that builds it (``{SanctionsEvaded: st.builds(SanctionsEvaded, ...)}``); *types* limits
+    the classes drawn from (built-in or custom); *countries* the codes the built-in types use.
+    Partnerships and visits need two countries, so with one country they are left out.
 
     Raises:
-        ValidationError: an unknown country code, an empty *types*, or a type this strategy cannot build.
+        ValidationError: an unknown country code, an empty *types*, a type this strategy cannot build, or
+            a *custom* entry that is not a registered event class with a strategy.
     """
     codes = _checked_countries(countries)
-    table = _per_type(codes)
+    table: dict[type[Event], st.SearchStrategy[Event]] = {
+        **_per_type(codes),
+        **_checked_custom(custom, "events"),
+    }
     if types is None:
         chosen = list(table.values())
     else:
@@ -217,7 +248,9 @@ def events(
                     f"events: {cls.__name__} needs a target; use histories() for retractions and corrections"
                 )
             if cls not in table:
-                raise ValidationError(f"events: no strategy for {cls!r} with countries {codes}")
+                raise ValidationError(
+                    f"events: no strategy for {cls!r} with countries {codes}; pass custom={{cls: strategy}}"
+                )
             chosen.append(table[cls])
     return st.one_of(chosen)
 
@@ -227,17 +260,22 @@ _KINDS = ("event", "event", "event", "retraction", "correction")
 
 
 def histories(
-    *, min_size: int = 0, max_size: int = 20, countries: Iterable[str] | None = None
+    *,
+    min_size: int = 0,
+    max_size: int = 20,
+    countries: Iterable[str] | None = None,
+    custom: CustomStrategies | None = None,
 ) -> st.SearchStrategy[list[Event]]:
     """Realistic histories: lists of events in append order, including retractions and corrections that
     point at earlier events.
 
     A history shares a few countries and a few dates of mixed precision between its events, and leans
     on purchases, sales and holdings reports of one asset, so that reports, deltas and conflicts meet.
-    Histories shrink toward fewer, standalone events.
+    Histories shrink toward fewer, standalone events. *custom* mixes in your own registered event types,
+    as for :func:`events` (their strategies choose their own countries and dates).
 
     Raises:
-        ValidationError: negative or inverted sizes, or an unknown country code.
+        ValidationError: negative or inverted sizes, an unknown country code, or a bad *custom* entry.
     """
     for name, value in (("min_size", min_size), ("max_size", max_size)):
         if type(value) is not int or value < 0:
@@ -245,18 +283,25 @@ def histories(
     if min_size > max_size:
         raise ValidationError(f"histories: min_size {min_size} is larger than max_size {max_size}")
     codes = _checked_countries(countries)
-    return _histories(min_size, max_size, codes)
+    extra = tuple(_checked_custom(custom, "histories").values())
+    return _histories(min_size, max_size, codes, extra)
 
 
 @st.composite
-def _histories(draw: st.DrawFn, min_size: int, max_size: int, codes: tuple[str, ...]) -> list[Event]:
+def _histories(
+    draw: st.DrawFn,
+    min_size: int,
+    max_size: int,
+    codes: tuple[str, ...],
+    extra: tuple[st.SearchStrategy[Event], ...] = (),
+) -> list[Event]:
     chosen = draw(st.lists(st.sampled_from(codes), min_size=min(2, len(codes)), max_size=4, unique=True))
     dates = draw(st.lists(fuzzy_dates(), min_size=1, max_size=6, unique=True))
     occurred = st.sampled_from(dates)
     table = _per_type(chosen, occurred=occurred, assets=("BTC",))
     holdings = st.one_of([table[cls] for cls in _HOLDINGS_TYPES])
     others = st.one_of([strategy for cls, strategy in table.items() if cls not in _HOLDINGS_TYPES])
-    standalone = holdings | others
+    standalone = st.one_of(holdings, others, *extra)
     size = draw(st.integers(min_size, max_size))
     history: list[Event] = []
     while len(history) < size:
