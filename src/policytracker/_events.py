@@ -49,6 +49,7 @@ __all__ = [
     "event_class",
     "event_type",
     "registered_event_types",
+    "valid_time_columns",
 ]
 
 #: An upcaster turns the fields of a stored event of version ``n`` into those of version ``n + 1``.
@@ -613,3 +614,11 @@ class EventCorrected(Event):
     @property
     def countries(self) -> tuple[str, ...]:
         return self.replacement.countries
+
+
+def valid_time_columns(event: Event) -> tuple[int, int, int]:
+    """The first three parts of the valid-time order: the ordinals of the earliest and latest day, and the
+    rank (a holdings report is the end-of-day snapshot, so it ranks after purchases and sales). The
+    event id breaks the remaining ties."""
+    earliest, latest = event.occurred._order
+    return earliest, latest, 1 if type(event) is HoldingsReported else 0

@@ -31,7 +31,7 @@ import pendulum
 
 from policytracker._canonical import canonical_json, encode_event
 from policytracker._countries import normalize_country
-from policytracker._events import Event, EventCorrected, EventRetracted, event_class
+from policytracker._events import Event, EventCorrected, EventRetracted, event_class, valid_time_columns
 from policytracker._serialization import event_from_dict, event_from_json, format_timestamp, parse_timestamp
 from policytracker.exceptions import (
     ConcurrencyError,
@@ -113,6 +113,8 @@ class _Row:
     countries: tuple[str, ...]
     #: The event already parsed from JSON, when the store had to parse it anyway (saves a second parse).
     event_obj: dict[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
+    #: ``valid_time_columns`` of the event, for stores that keep the valid-time order in an index.
+    valid_time: tuple[int, int, int] | None = attrs.field(default=None, eq=False, repr=False)
 
 
 #: The event id of a row read back for reading or verifying, where only the event's own id matters.
@@ -129,18 +131,17 @@ def check_folder(path: Path) -> None:
 
 #: What the ``policytracker_meta`` table of a database store says about itself.
 STORAGE_FORMAT = "policytracker-log"
-STORAGE_SCHEMA_VERSION = 1
 
 
-def check_storage_meta(target: str, meta: Mapping[str, str]) -> None:
+def check_storage_meta(target: str, meta: Mapping[str, str], version: int) -> None:
     """Refuse a database that is not a policytracker log, or whose storage schema is newer than this
     version of policytracker knows."""
     if meta.get("format") != STORAGE_FORMAT:
         raise SerializationError(f"{target}: not a policytracker log (format {meta.get('format')!r})")
-    if int(meta.get("schema_version", "0")) > STORAGE_SCHEMA_VERSION:
+    if int(meta.get("schema_version", "0")) > version:
         raise SerializationError(
             f"{target}: the log's storage schema version {meta['schema_version']} is newer than the version "
-            f"{STORAGE_SCHEMA_VERSION} this policytracker knows; upgrade policytracker"
+            f"{version} this policytracker knows; upgrade policytracker"
         )
 
 
@@ -357,7 +358,16 @@ class _BaseLog(abc.ABC):
             countries = self._record_countries(index, event, stored, rows)
             position += 1
             digest = chain_digest(digest, position, stamp, text)
-            row = _Row(position, stamp, text, digest, event_id, event.tag, countries)
+            row = _Row(
+                position,
+                stamp,
+                text,
+                digest,
+                event_id,
+                event.tag,
+                countries,
+                valid_time=valid_time_columns(event),
+            )
             rows[event_id] = (row, event)
         return rows, unchanged
 
@@ -555,5 +565,7 @@ def rows_with_countries(rows: Iterable[_Row]) -> Iterator[_Row]:
         if isinstance(event, EventRetracted | EventCorrected):
             own = tuple(dict.fromkeys((*own, *countries.get(event.target, ()))))
         countries[event.event_id] = own
-        yield attrs.evolve(row, event_id=event.event_id, tag=event.tag, countries=own)
+        yield attrs.evolve(
+            row, event_id=event.event_id, tag=event.tag, countries=own, valid_time=valid_time_columns(event)
+        )
         expected += 1

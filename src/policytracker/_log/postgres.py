@@ -23,7 +23,6 @@ import psycopg
 from policytracker._log._core import (
     _UNPARSED,
     STORAGE_FORMAT,
-    STORAGE_SCHEMA_VERSION,
     Clock,
     Recorded,
     _BaseLog,
@@ -35,6 +34,7 @@ from policytracker.exceptions import ConcurrencyError
 __all__ = ["PostgresLog"]
 
 _BATCH = 1000
+_SCHEMA_VERSION = 1
 _CHANNEL = "policytracker_appended"
 _COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.type, r.countries"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.policytracker'))"
@@ -89,10 +89,10 @@ class PostgresLog(_BaseLog):
                 self._conn.execute(
                     "INSERT INTO policytracker_meta (key, value) "
                     "VALUES ('format', %s), ('schema_version', %s)",
-                    (STORAGE_FORMAT, str(STORAGE_SCHEMA_VERSION)),
+                    (STORAGE_FORMAT, str(_SCHEMA_VERSION)),
                 )
             else:
-                check_storage_meta(self.target, meta)
+                check_storage_meta(self.target, meta, _SCHEMA_VERSION)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -8,26 +8,34 @@ and every append sees the true head. ``read(country=…)`` and ``read(types=…)
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from policytracker._events import Event, valid_time_columns
 from policytracker._log._core import (
     _UNPARSED,
     STORAGE_FORMAT,
-    STORAGE_SCHEMA_VERSION,
     Clock,
     _BaseLog,
     _Row,
     check_folder,
     check_storage_meta,
 )
+from policytracker._serialization import event_from_json, format_timestamp
 from policytracker.exceptions import ConcurrencyError, SerializationError
 
 __all__ = ["SQLiteLog"]
 
 _BATCH = 1000
+# Version 2 added the valid-time columns and index (older files are migrated when opened).
+_SCHEMA_VERSION = 2
+_VALID_TIME_INDEX = (
+    "CREATE INDEX IF NOT EXISTS records_by_valid_time ON records (vt_earliest, vt_latest, vt_rank, event_id)"
+)
+_AMENDMENTS = ("event.retracted", "event.corrected")
 _SQL_VARIABLES = 500
 _COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.event_id, r.type, r.countries"
 
@@ -43,7 +51,10 @@ CREATE TABLE IF NOT EXISTS records (
     type TEXT NOT NULL,
     countries TEXT NOT NULL,
     event TEXT NOT NULL,
-    digest TEXT NOT NULL
+    digest TEXT NOT NULL,
+    vt_earliest INTEGER,
+    vt_latest INTEGER,
+    vt_rank INTEGER
 );
 CREATE INDEX IF NOT EXISTS records_by_type ON records (type, position);
 CREATE TABLE IF NOT EXISTS record_countries (
@@ -88,10 +99,32 @@ class SQLiteLog(_BaseLog):
             if not meta:
                 self._conn.executemany(
                     "INSERT INTO policytracker_meta (key, value) VALUES (?, ?)",
-                    [("format", STORAGE_FORMAT), ("schema_version", str(STORAGE_SCHEMA_VERSION))],
+                    [("format", STORAGE_FORMAT), ("schema_version", str(_SCHEMA_VERSION))],
                 )
             else:
-                check_storage_meta(self.target, meta)
+                check_storage_meta(self.target, meta, _SCHEMA_VERSION)
+                if int(meta.get("schema_version", "0")) < 2:
+                    self._migrate_to_2()
+            self._conn.execute(_VALID_TIME_INDEX)
+
+    def _migrate_to_2(self) -> None:
+        """Add and fill the valid-time columns: index data derived from the stored events, which are
+        read, never rewritten."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(records)")}
+        for column in ("vt_earliest", "vt_latest", "vt_rank"):
+            if column not in columns:
+                self._conn.execute(f"ALTER TABLE records ADD COLUMN {column} INTEGER")
+        rows = self._conn.execute("SELECT position, event FROM records").fetchall()
+        updates = []
+        for position, text in rows:
+            earliest, latest, rank = valid_time_columns(event_from_json(text, position=position))
+            updates.append((earliest, latest, rank, position))
+        self._conn.executemany(
+            "UPDATE records SET vt_earliest = ?, vt_latest = ?, vt_rank = ? WHERE position = ?", updates
+        )
+        self._conn.execute(
+            "UPDATE policytracker_meta SET value = ? WHERE key = 'schema_version'", (str(_SCHEMA_VERSION),)
+        )
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -129,8 +162,8 @@ class SQLiteLog(_BaseLog):
 
     def _write(self, rows: Sequence[_Row]) -> None:
         self._conn.executemany(
-            "INSERT INTO records (position, recorded_at, event_id, type, countries, event, digest) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO records (position, recorded_at, event_id, type, countries, event, digest, "
+            "vt_earliest, vt_latest, vt_rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     row.position,
@@ -140,6 +173,7 @@ class SQLiteLog(_BaseLog):
                     ",".join(row.countries),
                     row.event_json,
                     row.digest,
+                    *(row.valid_time or (None, None, None)),
                 )
                 for row in rows
             ],
@@ -178,6 +212,39 @@ class SQLiteLog(_BaseLog):
             params.extend(sorted(tags))
         order = "r.position" if country is None else "c.position"
         return f"{sql} ORDER BY {order} LIMIT {_BATCH}", params
+
+    def valid_time_events(
+        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
+    ) -> Iterator[Event]:
+        """The standalone events (no retractions or corrections) in valid-time order, streamed through the
+        valid-time index: those recorded at or before *known_at* and whose last day (an ordinal) is on or
+        before *last_day*."""
+        self._check_open()
+        conditions = [f"type NOT IN ({','.join('?' * len(_AMENDMENTS))})"]
+        params: list[object] = list(_AMENDMENTS)
+        if last_day is not None:
+            conditions.append("vt_latest <= ?")
+            params.append(last_day)
+        if known_at is not None:
+            conditions.append("recorded_at <= ?")
+            params.append(format_timestamp(known_at))
+        where = " AND ".join(conditions)
+        order = "vt_earliest, vt_latest, vt_rank, event_id"
+        key: tuple[object, ...] | None = None
+        while True:
+            page = f"({order}) > (?, ?, ?, ?) AND " if key is not None else ""
+            sql = (
+                f"SELECT position, event, {order} FROM records "
+                f"WHERE {page}{where} ORDER BY {order} LIMIT {_BATCH}"
+            )
+            with self._mutex:
+                self._check_open()
+                batch = self._conn.execute(sql, [*(key or ()), *params]).fetchall()
+            for position, text, *_ in batch:
+                yield event_from_json(text, position=position)
+            if len(batch) < _BATCH:
+                return
+            key = tuple(batch[-1][2:])
 
     def _head(self) -> int:
         with self._mutex:

@@ -9,7 +9,7 @@ import attrs
 
 from policytracker._events import Event
 from policytracker._log._core import EventLog
-from policytracker._projections._history import effective_history
+from policytracker._projections._history import stream_effective
 
 __all__ = ["Projection", "fold", "project"]
 
@@ -69,4 +69,4 @@ def project(log: EventLog, projection: Projection[S], *, as_of: Any = None, know
     Raises:
         ValidationError: *as_of* is a datetime or not a date; *known_at* is naive or not a datetime.
     """
-    return fold(projection, effective_history(log, as_of=as_of, known_at=known_at))
+    return fold(projection, stream_effective(log, as_of=as_of, known_at=known_at))

@@ -9,6 +9,7 @@ replaced. Events with the same id (the same fact) count once.
 from __future__ import annotations
 
 import datetime as _dt
+import heapq
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pendulum
 
 from policytracker._dates import FuzzyDate, as_of_date
-from policytracker._events import Event, EventCorrected, EventRetracted, HoldingsReported
+from policytracker._events import Event, EventCorrected, EventRetracted, valid_time_columns
 from policytracker._log._core import EventLog, Recorded
 from policytracker.exceptions import ValidationError
 
@@ -26,6 +27,7 @@ __all__ = [
     "effective_events",
     "effective_history",
     "in_valid_time",
+    "stream_effective",
     "valid_time_key",
 ]
 
@@ -36,8 +38,8 @@ def valid_time_key(event: Event) -> ValidKey:
     """The valid-time order: ``(earliest, latest, rank, event_id)``. On the same dates a holdings report
     ranks after purchases and sales (it is the end-of-day snapshot); the id breaks remaining ties, so the
     order depends on content only, never on the order of appends."""
-    earliest, latest = event.occurred._order  # the days' ordinals: they compare like the dates, faster
-    return (earliest, latest, 1 if type(event) is HoldingsReported else 0, event.event_id)
+    earliest, latest, rank = valid_time_columns(event)
+    return (earliest, latest, rank, event.event_id)
 
 
 def in_valid_time(events: Iterable[Event]) -> list[Event]:
@@ -76,7 +78,9 @@ def check_as_of(as_of: Any) -> pendulum.Date:
 class Resolver:
     """Accumulates events in position order and answers which events are effective."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, open_world: bool = False) -> None:
+        # open_world: amendments only are added; an unknown target is taken to be an original event.
+        self.open_world = open_world
         self.originals: dict[uuid.UUID, Event] = {}
         self.corrections: dict[uuid.UUID, EventCorrected] = {}
         self.retractions: dict[uuid.UUID, EventRetracted] = {}
@@ -86,7 +90,9 @@ class Resolver:
 
     def root_of(self, event_id: uuid.UUID) -> uuid.UUID | None:
         """The original event at the root of *event_id*'s chain of amendments (None: unknown)."""
-        return event_id if event_id in self.originals else self.root.get(event_id)
+        if event_id in self.originals:
+            return event_id
+        return self.root.get(event_id, event_id if self.open_world else None)
 
     def add(self, event: Event) -> uuid.UUID | None:
         """Take one event (in position order); return the id of the original event whose effective
@@ -125,6 +131,20 @@ class Resolver:
             current_id = standing[-1]
             current = self.corrections[current_id].replacement
 
+    def amended_value(self, root: uuid.UUID) -> Event | bool | None:
+        """For an open-world resolver: False when the original *root* stands as it is, None when it is
+        retracted, else the replacement that stands in for it."""
+        if self.is_void(root):
+            return None
+        current_id = root
+        replacement: Event | bool = False
+        while True:
+            standing = [c for c in self.corrected_by.get(current_id, ()) if not self.is_void(c)]
+            if not standing:
+                return replacement
+            current_id = standing[-1]
+            replacement = self.corrections[current_id].replacement
+
     def effective(self) -> list[Event]:
         """The effective events, in the order their originals were added, each fact once."""
         if not self.corrections and not self.retractions:
@@ -150,6 +170,48 @@ def effective_events(
     moment = None if known_at is None else check_known_at(known_at)
     last_day = None if as_of is None else check_as_of(as_of)
     return _effective(records, moment, last_day)
+
+
+_AMENDMENT_TAGS = ["event.retracted", "event.corrected"]
+
+
+def stream_effective(log: EventLog, *, as_of: Any = None, known_at: Any = None) -> Iterable[Event]:
+    """The effective history of *log* in valid-time order, streamed when the store can hand over its
+    events in valid-time order (``valid_time_events``), else as a list.
+
+    Streaming holds only the retractions, corrections and replacements in memory: the amendments are
+    resolved first (by record time), then the store's events arrive already ordered and are merged with
+    the replacements.
+    """
+    moment = None if known_at is None else check_known_at(known_at)
+    last_day = None if as_of is None else check_as_of(as_of)
+    reader = getattr(log, "valid_time_events", None)
+    if reader is None:
+        return effective_history(log, as_of=as_of, known_at=known_at)
+    resolver = Resolver(open_world=True)
+    for record in log.read(types=_AMENDMENT_TAGS):
+        if moment is not None and record.recorded_at > moment:
+            break
+        resolver.add(record.event)
+    skip: set[uuid.UUID] = set()  # originals that are retracted or replaced
+    replacements: dict[uuid.UUID, Event] = {}
+    for root in set(resolver.root.values()):
+        value = resolver.amended_value(root)
+        if value is False:
+            continue  # every amendment of it was itself voided: the original stands
+        skip.add(root)
+        if isinstance(value, Event) and (last_day is None or value.occurred.latest <= last_day):
+            replacements.setdefault(value.event_id, value)
+    standing = in_valid_time(replacements.values())
+    skip.update(replacements)  # an original equal to a standing replacement is that same fact: once
+    originals = (
+        event
+        for event in reader(last_day=None if last_day is None else last_day.toordinal(), known_at=moment)
+        if event.event_id not in skip
+    )
+    if not standing:
+        return originals
+    return heapq.merge(originals, standing, key=valid_time_key)
 
 
 def effective_history(log: EventLog, *, as_of: Any = None, known_at: Any = None) -> list[Event]:
