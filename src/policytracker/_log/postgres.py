@@ -28,6 +28,7 @@ from policytracker._log._core import (
     _BaseLog,
     _Row,
     check_storage_meta,
+    paged,
 )
 from policytracker.exceptions import ConcurrencyError
 
@@ -147,15 +148,12 @@ class PostgresLog(_BaseLog):
             )
 
     def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[_Row]:
-        while True:
+        def page(start: int) -> list[tuple[Any, ...]]:
             with self._mutex:
                 self._check_open()
-                batch = self._conn.execute(*_query(after, country, tags)).fetchall()
-            for position, recorded_at, event, digest, tag, countries in batch:
-                yield _Row(position, recorded_at, event, digest, _UNPARSED, tag, tuple(countries))
-            if len(batch) < _BATCH:
-                return
-            after = batch[-1][0]
+                return self._conn.execute(*_query(start, country, tags)).fetchall()
+
+        return paged(page, _postgres_row, after, _BATCH)
 
     def _head(self) -> int:
         with self._mutex:
@@ -195,6 +193,12 @@ class PostgresLog(_BaseLog):
                     pass
         finally:
             listener.close()
+
+
+def _postgres_row(
+    position: int, recorded_at: str, event: str, digest: str, tag: str, countries: list[str]
+) -> _Row:
+    return _Row(position, recorded_at, event, digest, _UNPARSED, tag, tuple(countries))
 
 
 def _query(after: int, country: str | None, tags: frozenset[str] | None) -> tuple[str, list[Any]]:

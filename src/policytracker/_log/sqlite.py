@@ -13,6 +13,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from policytracker._events import Event, valid_time_columns
 from policytracker._log._core import (
@@ -23,6 +24,7 @@ from policytracker._log._core import (
     _Row,
     check_folder,
     check_storage_meta,
+    paged,
 )
 from policytracker._serialization import event_from_json, format_timestamp
 from policytracker.exceptions import ConcurrencyError, SerializationError
@@ -184,16 +186,12 @@ class SQLiteLog(_BaseLog):
         )
 
     def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[_Row]:
-        while True:
+        def page(start: int) -> list[tuple[Any, ...]]:
             with self._mutex:
                 self._check_open()
-                batch = self._conn.execute(*self._query(after, country, tags)).fetchall()
-            # The id column is not parsed: readers decode the event, which carries its own id.
-            for position, recorded_at, event, digest, _event_id, tag, countries in batch:
-                yield _Row(position, recorded_at, event, digest, _UNPARSED, tag, _split(countries))
-            if len(batch) < _BATCH:
-                return
-            after = batch[-1][0]
+                return self._conn.execute(*self._query(start, country, tags)).fetchall()
+
+        return paged(page, _sqlite_row, after, _BATCH)
 
     @staticmethod
     def _query(after: int, country: str | None, tags: frozenset[str] | None) -> tuple[str, list[object]]:
@@ -253,6 +251,13 @@ class SQLiteLog(_BaseLog):
     def _close(self) -> None:
         with self._mutex:
             self._conn.close()
+
+
+def _sqlite_row(
+    position: int, recorded_at: str, event: str, digest: str, _event_id: str, tag: str, countries: str
+) -> _Row:
+    # The id column is not parsed: readers decode the event, which carries its own id.
+    return _Row(position, recorded_at, event, digest, _UNPARSED, tag, _split(countries))
 
 
 def _split(countries: str) -> tuple[str, ...]:

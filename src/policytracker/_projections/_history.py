@@ -167,12 +167,19 @@ def effective_events(
 ) -> list[Event]:
     """The effective history of *records* (in position order), as known at *known_at* and as of *as_of*,
     sorted by valid time."""
-    moment = None if known_at is None else check_known_at(known_at)
-    last_day = None if as_of is None else check_as_of(as_of)
+    moment, last_day = _times(as_of, known_at)
     return _effective(records, moment, last_day)
 
 
 _AMENDMENT_TAGS = ["event.retracted", "event.corrected"]
+
+
+def _times(as_of: Any, known_at: Any) -> tuple[pendulum.DateTime | None, pendulum.Date | None]:
+    """The validated record-time moment and valid-time last day of a query (None where not given)."""
+    return (
+        None if known_at is None else check_known_at(known_at),
+        None if as_of is None else check_as_of(as_of),
+    )
 
 
 def stream_effective(log: EventLog, *, as_of: Any = None, known_at: Any = None) -> Iterable[Event]:
@@ -183,8 +190,7 @@ def stream_effective(log: EventLog, *, as_of: Any = None, known_at: Any = None) 
     resolved first (by record time), then the store's events arrive already ordered and are merged with
     the replacements.
     """
-    moment = None if known_at is None else check_known_at(known_at)
-    last_day = None if as_of is None else check_as_of(as_of)
+    moment, last_day = _times(as_of, known_at)
     reader = getattr(log, "valid_time_events", None)
     if reader is None:
         return effective_history(log, as_of=as_of, known_at=known_at)
@@ -217,8 +223,7 @@ def stream_effective(log: EventLog, *, as_of: Any = None, known_at: Any = None) 
 def effective_history(log: EventLog, *, as_of: Any = None, known_at: Any = None) -> list[Event]:
     """:func:`effective_events` of a whole log, without building a ``Recorded`` per record when *known_at*
     is not used and the log can hand over bare events (``read_events``)."""
-    moment = None if known_at is None else check_known_at(known_at)
-    last_day = None if as_of is None else check_as_of(as_of)
+    moment, last_day = _times(as_of, known_at)
     read_events = getattr(log, "read_events", None)
     if moment is None and read_events is not None:
         return _effective(read_events(), None, last_day)
