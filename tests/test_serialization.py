@@ -237,3 +237,20 @@ def test_only_the_canonical_timestamp_form_is_read(text):
 def test_naive_datetimes_cannot_be_formatted():
     with pytest.raises(ValueError, match="naive"):
         format_timestamp(dt.datetime(2025, 7, 17))
+
+
+def test_a_source_without_a_publisher_is_a_serialization_error_naming_the_field():
+    obj = pt.event_to_dict(pt.ReservePurchase(country="SV", amount="7", occurred="2025"))
+    obj["sources"] = [{"url": "https://example.org"}]
+
+    with pytest.raises(pt.SerializationError, match=r"'sources'.*publisher.*missing"):
+        pt.event_from_dict(obj, line=3)
+
+
+@pytest.mark.parametrize("tag", [[], {}, 1, None])
+def test_a_type_tag_that_is_not_a_string_is_a_serialization_error(tag):
+    obj = pt.event_to_dict(pt.ReservePurchase(country="SV", amount="7", occurred="2025"))
+    obj["type"] = tag
+
+    with pytest.raises(pt.SerializationError, match="'type' tag"):
+        pt.event_from_dict(obj)

@@ -34,6 +34,7 @@ from cattrs.gen import make_dict_structure_fn
 from policytracker._canonical import _ORJSON, canonical_json, encode_event, encode_value
 from policytracker._dates import FuzzyDate
 from policytracker._events import Event, Source, StoredId, event_class, upcasters_for
+from policytracker._fastlane import Lane, fast_lane
 from policytracker.exceptions import PolicyTrackerError, SerializationError, ValidationError
 
 __all__ = [
@@ -327,6 +328,8 @@ def _source(value: Any) -> Source:
     unknown = set(value) - {"publisher", "url", "title", "published"}
     if unknown:
         raise _FieldError(f"unknown source fields {sorted(unknown)}")
+    if "publisher" not in value:
+        raise _FieldError("source publisher: required field missing")
     for name, item in value.items():
         if type(item) is not str:
             raise _FieldError(f"source {name}: expected a string, got {_short(item)}")
@@ -339,8 +342,11 @@ def _source(value: Any) -> Source:
 class _EventStructurer:
     """Decode a tagged event object: tag lookup, version check, upcasting, then the class's plan."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, lanes: bool = True) -> None:
+        # lanes=False: the general path only (the reference the fast lanes are tested against).
         self._plans: dict[type[Event], _Plan] = {}
+        self._lanes: dict[type[Event], Lane | None] = {}
+        self._use_lanes = lanes
 
     def __call__(self, obj: Any, expected: Any = Event) -> Event:
         if type(obj) is not dict:
@@ -354,11 +360,24 @@ class _EventStructurer:
             raise SerializationError(str(exc), tag=tag) from None
         if expected is not Event and isinstance(expected, type) and not issubclass(cls, expected):
             raise SerializationError(f"expected a {expected.__name__}, got an event of type {tag!r}", tag=tag)
+        version = obj.get("version")
+        if version == cls.__event_version__:
+            try:
+                lane = self._lanes[cls]
+            except KeyError:
+                lane = self._lanes[cls] = fast_lane(cls, _source) if self._use_lanes else None
+                if lane is not None:
+                    _TAG_LANES[tag] = (cls.__event_version__, lane)
+            if lane is not None:
+                event = lane(obj)
+                if event is not None:
+                    return event
+            fields = obj
+        else:
+            fields = _upcast(cls, tag, obj)
         plan = self._plans.get(cls)
         if plan is None:
             plan = self._plans[cls] = _Plan(cls, self)
-        version = obj.get("version")
-        fields = obj if version == cls.__event_version__ else _upcast(cls, tag, obj)
         checks = plan.checks
         kwargs: dict[str, Any] = {}
         for key, value in fields.items():
@@ -388,7 +407,7 @@ class _EventStructurer:
         except ValidationError as exc:
             where = f"field {exc.field!r}: " if exc.field else ""
             raise SerializationError(f"event {tag!r}: {where}{exc}", tag=tag) from None
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # a user's own validator may raise anything of these
             raise SerializationError(f"event {tag!r}: {exc}", tag=tag) from None
 
 
@@ -466,6 +485,10 @@ def _where(line: int | None, position: int | None) -> str:
     return ""
 
 
+#: tag → (schema version, fast lane) of the built-in classes met so far: the first thing decoding tries.
+_TAG_LANES: dict[Any, tuple[int, Lane]] = {}
+
+
 def event_from_dict(obj: Mapping[str, Any], *, line: int | None = None, position: int | None = None) -> Event:
     """Decode a tagged event object (as :func:`event_to_dict` makes), upcasting old schema versions.
 
@@ -475,6 +498,13 @@ def event_from_dict(obj: Mapping[str, Any], *, line: int | None = None, position
         SerializationError: unknown tag, future or unreachable version, missing, extra or ill-typed field,
             or a value the event class refuses; the message names the tag, the field and *line*/*position*.
     """
+    if type(obj) is dict:
+        tag = obj.get("type")
+        entry = _TAG_LANES.get(tag) if type(tag) is str else None
+        if entry is not None and obj.get("version") == entry[0]:
+            event = entry[1](obj)
+            if event is not None:
+                return event
     try:
         event = _STRUCTURE(obj)
     except SerializationError as exc:

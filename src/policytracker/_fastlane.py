@@ -1,0 +1,253 @@
+"""Fast lanes: decoders generated once per built-in event class for records in their stored form.
+
+The general decoder (``_serialization._EventStructurer``) checks each JSON value's shape, gathers keyword
+arguments and calls the event class, whose ``attrs`` converters and validators check every value. That
+costs about 20 µs per event, most of it in layers of calls. A fast lane does the same checks for the form
+policytracker writes (canonical JSON: known keys only, defaults left out, the stored ``event_id``) in one
+generated function:
+
+- each present key gets the same shape check as the general decoder, then the field's own converter;
+  converters of small domains (countries, assets, dates, enums) are memoised, since they are pure;
+- a canonical decimal string is turned into a ``Decimal`` directly (it is what the converter returns);
+- each validator is replaced by a cheap sufficient test (an ASCII string is encodable), and called for
+  real whenever that test does not pass;
+- the instance is built without the keyword-argument round trip, exactly as ``attrs`` would set it.
+
+A lane never raises and never guesses: when anything is unusual (an unknown or missing key, a value of the
+wrong shape, a value a converter or validator refuses, a non-canonical form) it returns ``None`` and the
+general decoder decodes the object again, returning the same event or raising its specific error. Only
+built-in classes get a lane; users' own classes, whose validators may do anything, always take the general
+path. ``tests/test_fastlane.py`` checks that both paths agree on every event the strategies draw and on
+damaged objects.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+import uuid
+import weakref
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from policytracker import _events
+from policytracker import _validation as v
+from policytracker._events import Event, EventCorrected, Source, StoredId
+from policytracker.exceptions import PolicyTrackerError
+
+__all__ = ["fast_lane"]
+
+Lane = Callable[[dict[str, Any]], Event | None]
+
+_MISSING = object()
+_MEMO_LIMIT = 65536
+# A decimal string that ``to_decimal`` returns unchanged: at most 60 characters, no sign, no leading
+# zero, no trailing fractional zero (zero itself only where the field allows it).
+_CANONICAL_DECIMAL = re.compile(r"(?=[0-9.]{1,60}\Z)(?:[1-9][0-9]*|0)(?:\.[0-9]*[1-9])?")
+
+#: Converters that are pure functions of a string from a small domain: their results are memoised.
+_MEMOISED = {
+    _events._country,
+    _events._host,
+    _events._asset,
+    _events._stage,
+    _events._status,
+    _events._occurred,
+    _events._published,
+    _events._ends,
+}
+_DECIMALS = {
+    _events._amount: False,
+    _events._megawatts: False,
+    _events._price_usd: False,
+    _events._amount_usd: False,
+    _events._reported_amount: True,
+}
+#: A sufficient test per validator (when it passes, the validator would pass); else the validator runs.
+_VALIDATOR_TESTS = {
+    v.text: "({x}.__class__ is str and {x}.isascii())",
+    v.non_empty_text: "({x}.__class__ is str and {x}.isascii() and {x}.strip())",
+    v.optional_text: "({x} is None or ({x}.__class__ is str and {x}.isascii() and {x}.strip()))",
+    v.strict_bool: "({x}.__class__ is bool)",
+    v.positive_int: "({x}.__class__ is int and {x} > 0)",
+}
+
+
+def _memo(convert: Callable[[Any], Any], cache: dict[str, Any]) -> Callable[[str], Any]:
+    """*convert*, keeping its truthy results in *cache* by exact string (the lane reads *cache* first;
+    failures are never kept)."""
+
+    def fill(value: str) -> Any:
+        result = convert(value)
+        if result and len(cache) < _MEMO_LIMIT:
+            cache[value] = result
+        return result
+
+    return fill
+
+
+def _sources_memo(
+    convert: Callable[[Any], Any], source: Callable[[Any], Source]
+) -> Callable[[list[Any]], Any]:
+    """The ``sources`` converter applied to a JSON list of source objects, memoised on their items (a few
+    sources recur across most events). Only lists of string-valued objects are kept, so two keys that
+    compare equal always hold the same strings."""
+    cache: dict[tuple[tuple[tuple[str, Any], ...], ...], Any] = {}
+
+    def decode(items: list[Any]) -> Any:
+        try:
+            key = tuple([tuple(item.items()) for item in items])
+            return cache[key]
+        except (AttributeError, TypeError):  # not objects, or unhashable values: no key
+            return convert([source(item) for item in items])
+        except KeyError:
+            result = convert([source(item) for item in items])
+            if len(cache) < _MEMO_LIMIT:
+                cache[key] = result
+            return result
+
+    return decode
+
+
+def _uuid(text: Any) -> uuid.UUID | None:
+    """The UUID of a string as the general decoder reads it, else None."""
+    if text.__class__ is not str:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def fast_lane(cls: type[Event], source: Callable[[Any], Source]) -> Lane | None:
+    """The generated fast lane of the built-in class *cls* (None for other classes), decoding sources
+    with *source* (the general decoder's shared, interning ``Source`` decoder)."""
+    if cls.__module__ != _events.__name__ or cls is EventCorrected:
+        return None
+    if getattr(cls, "__attrs_post_init__", None) is not Event.__attrs_post_init__:
+        return None  # a class with checks of its own across fields (VisitPlanned): general path
+    hints = typing.get_type_hints(cls)
+    names: dict[str, Any] = {
+        "_MISSING": _MISSING,
+        "_new": object.__new__,
+        "_set": object.__setattr__,
+        "_cls": cls,
+        "_StoredId": StoredId,
+        "_ref": weakref.ref,
+        "_uuid": _uuid,
+        "_Decimal": Decimal,
+        "_canonical_decimal": _CANONICAL_DECIMAL.fullmatch,
+        "_source": source,
+        "_Refused": (PolicyTrackerError, ValueError, TypeError),
+    }
+    read: list[str] = []
+    build: list[str] = []
+    checks: list[str] = []
+    known = ["type", "version", "event_id"]
+    for index, field in enumerate(attrs.fields(cls)):
+        if field.name == "event_id" or field.alias == "event_id":
+            continue
+        if not field.init:
+            return None  # a derived field this generator does not know how to fill
+        x = f"x{index}"
+        known.append(field.alias)
+        hint = hints[field.name]
+        converter = field.converter
+        lines = [f"    {x} = get({field.alias!r}, _MISSING)", f"    if {x} is _MISSING:"]
+        if field.default is attrs.NOTHING:
+            lines.append("        return None")
+        else:
+            default = field.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                return None
+            names[f"d{index}"] = converter(default) if callable(converter) else default
+            lines.append(f"        {x} = d{index}")
+        lines.append("    else:")
+        body = _convert(x, index, hint, converter, names)
+        if body is None:
+            return None
+        lines.extend("        " + line for line in body)
+        read.extend(lines)
+        build.append(f"    _set(self, {field.name!r}, {x})")
+        if field.validator is not None:
+            test = _VALIDATOR_TESTS.get(field.validator)
+            if test is None:
+                return None
+            names[f"v{index}"] = field.validator
+            names[f"a{index}"] = field
+            checks.append(f"    if not {test.format(x=x)}:")
+            checks.append(f"        v{index}(self, a{index}, {x})")
+    names["_known"] = frozenset(known)
+    source_lines = [
+        "def lane(obj):",
+        "    if not _known.issuperset(obj):",
+        "        return None",
+        "    get = obj.get",
+        "    uid = _uuid(get('event_id'))",
+        "    if uid is None:",
+        "        return None",
+        "    try:",
+        *("    " + line for line in read),
+        "        self = _new(_cls)",
+        *("    " + line for line in build),
+        *("    " + line for line in checks),
+        "    except _Refused:",
+        "        return None",
+        "    stored = _StoredId(uid)",
+        "    stored._ref = _ref(self)",
+        "    _set(self, '_given_event_id', stored)",
+        "    _set(self, 'event_id', uid)",
+        "    return self",
+    ]
+    code = "\n".join(source_lines)
+    exec(compile(code, f"<policytracker fast lane {cls.__event_tag__}>", "exec"), names)
+    lane: Lane = names["lane"]
+    lane.__doc__ = code
+    return lane
+
+
+def _convert(x: str, index: int, hint: Any, converter: Any, names: dict[str, Any]) -> list[str] | None:
+    """Lines turning the JSON value in *x* into the field value: ``return None`` on a value of the wrong
+    shape, and the converter's own exception on a value it refuses. None: a field type without a lane."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    lines: list[str] = []
+    indent = ""
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        if len(args) != 2:
+            return None
+        hint = next(arg for arg in args if arg is not type(None))
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        lines.append(f"if {x} is not None:")
+        indent = "    "
+    names[f"c{index}"] = converter
+    if converter in _MEMOISED:
+        memo: dict[str, Any] = {}
+        names[f"m{index}"] = memo
+        names[f"c{index}"] = _memo(converter, memo)
+        shape, value = "str", f"m{index}.get({x}) or c{index}({x})"
+    elif converter in _DECIMALS:
+        zero = "" if _DECIMALS[converter] else f" and {x} != '0'"
+        shape = "str"
+        value = f"_Decimal({x}) if _canonical_decimal({x}){zero} else c{index}({x})"
+    elif origin is tuple and args == (Source, Ellipsis) and converter is not None:
+        names[f"c{index}"] = _sources_memo(converter, names["_source"])
+        shape, value = "list", f"c{index}({x})"
+    elif origin is tuple and args == (str, Ellipsis) and converter is not None:
+        lines.append(f"{indent}if {x}.__class__ is not list or not all(i.__class__ is str for i in {x}):")
+        lines.append(f"{indent}    return None")
+        shape, value = "list", f"c{index}({x})"
+    elif hint is uuid.UUID and converter is not None:
+        shape, value = "str", f"c{index}({x})"
+    elif hint in (str, bool, int) and converter is None:
+        shape, value = hint.__name__, x
+    else:
+        return None
+    lines.append(f"{indent}if {x}.__class__ is not {shape}:")
+    lines.append(f"{indent}    return None")
+    if value != x:
+        lines.append(f"{indent}{x} = {value}")
+    return lines
