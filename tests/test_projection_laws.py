@@ -1,11 +1,13 @@
 """Property tests: the laws every projection of the effective history obeys."""
 
 import datetime as dt
+from unittest import mock
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 import policytracker as pt
+from policytracker._projections import _projector
 from policytracker.testing import histories
 
 COUNTRIES = ["PK", "SV", "RU", "AE"]
@@ -79,6 +81,26 @@ def test_a_projector_equals_a_full_replay(history, data):
 
         assert pt.country_states(log) == projectors[0].state
         assert pt.project(log, HOLDINGS_IDS) == projectors[1].state
+
+
+@given(histories(max_size=30, countries=COUNTRIES), st.data())
+def test_a_projector_refolding_from_checkpoints_equals_a_full_replay(history, data):
+    # Checkpoints every few events, so back-dated events and amendments refold from one of them.
+    every = data.draw(st.integers(1, 4), label="checkpoint every")
+    log = pt.open_log(":memory:")
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(history)), max_size=5)))
+    with mock.patch.object(_projector, "_CHECKPOINT", every):
+        projectors = [pt.Projector(log), pt.Projector(log, HOLDINGS_IDS)]
+        restored = pt.Projector(log)  # then, each round, restored from the last round's snapshot
+        for start, end in zip([0, *cuts], [*cuts, len(history)], strict=True):
+            log.append(history[start:end])
+            for projector in [*projectors, restored]:
+                projector.catch_up()
+
+            assert pt.country_states(log) == projectors[0].state
+            assert pt.project(log, HOLDINGS_IDS) == projectors[1].state
+            assert projectors[0].state == restored.state
+            restored = pt.Projector.from_snapshot(log, pt.COUNTRY_STATES, projectors[0].snapshot())
 
 
 @given(histories(min_size=1, max_size=20, countries=COUNTRIES), st.data())

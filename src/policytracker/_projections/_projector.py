@@ -37,8 +37,16 @@ class Snapshot(Generic[S]):
     _internals: Any = attrs.field(alias="internals", repr=False, eq=False)
 
 
+#: A partition keeps its state after every ``_CHECKPOINT`` events (in valid-time order), so that a
+#: back-dated event refolds from the checkpoint before it instead of from the partition's first event.
+_CHECKPOINT = 512
+
+
 class _Internals:
-    """Everything a projector needs to continue: the resolver and the effective events per partition."""
+    """Everything a projector needs to continue: the resolver, the effective events per partition in
+    valid-time order, each partition's state, how many of its events that state has folded, and its
+    checkpoints (``marks[i]``: the state after the first ``i * _CHECKPOINT`` events; ``marks[0]`` is None,
+    the initial state)."""
 
     def __init__(self) -> None:
         self.resolver = Resolver()
@@ -46,6 +54,8 @@ class _Internals:
         self.refs: dict[uuid.UUID, int] = {}
         self.lists: dict[str, list[tuple[ValidKey, Event]]] = {}
         self.states: dict[str, Any] = {}
+        self.folded: dict[str, int] = {}
+        self.marks: dict[str, list[Any]] = {}
 
     def copy(self) -> _Internals:
         other = _Internals()
@@ -61,6 +71,8 @@ class _Internals:
         other.refs = dict(self.refs)
         other.lists = {key: list(value) for key, value in self.lists.items()}
         other.states = dict(self.states)
+        other.folded = dict(self.folded)
+        other.marks = {key: list(value) for key, value in self.marks.items()}
         return other
 
 
@@ -69,7 +81,9 @@ class Projector(Generic[S]):
 
     Events that arrive in valid-time order are folded in incrementally. A back-dated event, a retraction
     or a correction refolds only what it touches: for the built-in ``COUNTRY_STATES`` projection, the
-    countries involved; for any other projection, the whole effective history (kept in memory).
+    countries involved; for any other projection, the effective history (kept in memory). Each refold
+    starts from a checkpoint (the state kept every 512 events), so it costs what lies after the change,
+    not the whole history.
     """
 
     def __init__(self, log: EventLog, projection: Projection[Any] = COUNTRY_STATES) -> None:
@@ -157,8 +171,7 @@ class Projector(Generic[S]):
 
     def _refresh(self, roots: Mapping[uuid.UUID, None]) -> None:
         data = self._data
-        appended: dict[str, list[Event]] = {}
-        dirty: set[str] = set()
+        first_change: dict[str, int] = {}  # partition -> index of its first changed entry
         for root in roots:
             old = data.effective.get(root)
             new = data.resolver.value(root)
@@ -166,30 +179,47 @@ class Projector(Generic[S]):
                 continue
             data.effective[root] = new
             if old is not None and self._release(old):
+                key = valid_time_key(old)
                 for part in self._partitions(old):
-                    dirty.add(part)
                     entries = data.lists[part]
-                    del entries[bisect.bisect_left(entries, valid_time_key(old), key=lambda item: item[0])]
+                    index = bisect.bisect_left(entries, key, key=_entry_key)
+                    del entries[index]
+                    first_change[part] = min(index, first_change.get(part, index))
             if new is not None and self._hold(new):
                 key = valid_time_key(new)
                 for part in self._partitions(new):
                     entries = data.lists.setdefault(part, [])
-                    if part not in dirty and (not entries or entries[-1][0] < key):
-                        appended.setdefault(part, []).append(new)
-                    else:
-                        dirty.add(part)
-                    bisect.insort(entries, (key, new), key=lambda item: item[0])
-        for part, events in appended.items():
-            if part not in dirty:
-                data.states[part] = self._fold(part, events, data.states.get(part))
-        for part in dirty:
-            entries = data.lists.get(part, [])
-            if entries:
-                data.states[part] = self._fold(part, [event for _, event in entries], None)
-            else:
-                data.lists.pop(part, None)
-                data.states.pop(part, None)
+                    index = bisect.bisect_right(entries, key, key=_entry_key)
+                    entries.insert(index, (key, new))
+                    first_change[part] = min(index, first_change.get(part, index))
+        for part, index in first_change.items():
+            self._refold(part, index)
         self._cached = None
+
+    def _refold(self, part: str, start: int) -> None:
+        """Bring *part*'s state up to date after its entries changed from index *start* on: continue from
+        the current state when only new entries follow it, else from the last checkpoint before *start*."""
+        data = self._data
+        entries = data.lists.get(part, [])
+        if not entries:
+            for table in (data.lists, data.states, data.folded, data.marks):
+                table.pop(part, None)
+            return
+        marks = data.marks.setdefault(part, [None])
+        if start >= data.folded.get(part, 0):
+            begin, state = data.folded.get(part, 0), data.states.get(part)
+        else:
+            mark = start // _CHECKPOINT
+            del marks[mark + 1 :]
+            begin, state = mark * _CHECKPOINT, marks[mark]
+        while begin < len(entries):
+            end = min(len(entries), (begin // _CHECKPOINT + 1) * _CHECKPOINT)
+            state = self._fold(part, [event for _, event in entries[begin:end]], state)
+            begin = end
+            if end % _CHECKPOINT == 0 and len(marks) == end // _CHECKPOINT:
+                marks.append(state)
+        data.states[part] = state
+        data.folded[part] = len(entries)
 
     def _hold(self, event: Event) -> bool:
         """Count one more root resolving to *event*; True when it is the first (the fact is new)."""
@@ -206,9 +236,14 @@ class Projector(Generic[S]):
         return False
 
     def _fold(self, part: str, events: list[Event], state: Any) -> Any:
+        """Fold *events* into *state* (None: the initial state of *part*)."""
         if not self._per_country:
             return fold(self._projection, events, state=self._projection.initial if state is None else state)
         builder = _Builder(state if state is not None else CountryState(country=part))
         for event in events:
             builder.apply(event)
         return builder.freeze()
+
+
+def _entry_key(entry: tuple[ValidKey, Event]) -> ValidKey:
+    return entry[0]
