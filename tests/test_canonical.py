@@ -1,14 +1,24 @@
 """Canonical JSON is the same bytes with and without orjson, and refuses what UTF-8 cannot hold."""
 
+import copy
+import pickle
 import subprocess
 import sys
+import uuid
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import policytracker as pt
-from policytracker._canonical import _ORJSON, canonical_json, encode_event, stdlib_canonical_json
+from policytracker._canonical import (
+    _ORJSON,
+    EVENT_ID_NAMESPACE,
+    canonical_json,
+    encode_event,
+    stdlib_canonical_json,
+    uuid5,
+)
 from policytracker.testing import events
 
 json_values = st.recursive(
@@ -80,3 +90,16 @@ def test_the_library_works_without_orjson():
     assert (
         str(pt.ReservePurchase(occurred="2025-06", country="SV", amount=7).event_id) == result.stdout.strip()
     )
+
+
+@given(st.text(st.characters(exclude_categories=["Cs"])))
+def test_the_fast_uuid5_is_the_stdlib_uuid5_in_every_respect(name):
+    expected = uuid.uuid5(EVENT_ID_NAMESPACE, name)
+    derived = uuid5(name)
+
+    assert expected == derived
+    assert hash(expected) == hash(derived)
+    assert str(expected) == str(derived)
+    assert (5, uuid.RFC_4122, uuid.SafeUUID.unknown) == (derived.version, derived.variant, derived.is_safe)
+    assert expected == pickle.loads(pickle.dumps(derived))
+    assert expected == copy.deepcopy(derived)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 import functools
+import hashlib
 import json
 import os
 import types
@@ -214,4 +215,22 @@ def derive_event_id(event: Any) -> uuid.UUID:
     but ``event_id``, fields at their default left out (so a defaulted field added later keeps old ids)."""
     content = _content(event)
     content["type"] = type(event).__event_tag__
-    return uuid.uuid5(EVENT_ID_NAMESPACE, canonical_json(content))
+    return uuid5(canonical_json(content))
+
+
+_NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
+_VERSION_BITS_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_5_RFC_4122 = (5 << 76) | (0x8000 << 48)
+
+
+def uuid5(name: str) -> uuid.UUID:
+    """``uuid.uuid5(EVENT_ID_NAMESPACE, name)``, built without ``UUID.__init__``'s argument handling
+    (about 3x faster; ids are derived for every event constructed). The result is a plain ``uuid.UUID``,
+    equal to the stdlib's in every attribute; a test checks it against ``uuid.uuid5``.
+    """
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()
+    value = (int.from_bytes(digest[:16], "big") & _VERSION_BITS_CLEAR) | _VERSION_5_RFC_4122
+    result = object.__new__(uuid.UUID)
+    object.__setattr__(result, "int", value)
+    object.__setattr__(result, "is_safe", uuid.SafeUUID.unknown)
+    return result

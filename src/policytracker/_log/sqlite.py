@@ -231,18 +231,18 @@ class SQLiteLog(_BaseLog):
         key: tuple[object, ...] | None = None
         while True:
             page = f"({order}) > (?, ?, ?, ?) AND " if key is not None else ""
-            sql = (
-                f"SELECT position, event, {order} FROM records "
-                f"WHERE {page}{where} ORDER BY {order} LIMIT {_BATCH}"
-            )
+            sql = f"SELECT position, event FROM records WHERE {page}{where} ORDER BY {order} LIMIT {_BATCH}"
             with self._mutex:
                 self._check_open()
                 batch = self._conn.execute(sql, [*(key or ()), *params]).fetchall()
-            for position, text, *_ in batch:
+                if len(batch) == _BATCH:  # the next page starts after the last row's key (one lookup)
+                    key = self._conn.execute(
+                        f"SELECT {order} FROM records WHERE position = ?", (batch[-1][0],)
+                    ).fetchone()
+            for position, text in batch:
                 yield event_from_json(text, position=position)
             if len(batch) < _BATCH:
                 return
-            key = tuple(batch[-1][2:])
 
     def _head(self) -> int:
         with self._mutex:

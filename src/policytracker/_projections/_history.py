@@ -210,11 +210,8 @@ def stream_effective(log: EventLog, *, as_of: Any = None, known_at: Any = None) 
             replacements.setdefault(value.event_id, value)
     standing = in_valid_time(replacements.values())
     skip.update(replacements)  # an original equal to a standing replacement is that same fact: once
-    originals = (
-        event
-        for event in reader(last_day=None if last_day is None else last_day.toordinal(), known_at=moment)
-        if event.event_id not in skip
-    )
+    stored = reader(last_day=None if last_day is None else last_day.toordinal(), known_at=moment)
+    originals = (event for event in stored if event.event_id not in skip) if skip else stored
     if not standing:
         return originals
     return heapq.merge(originals, standing, key=valid_time_key)
