@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import policytracker as pt
 from policytracker import _events
-from policytracker._fastlane import fast_lane
+from policytracker._fastlane import _uuid, fast_lane
 from policytracker._serialization import _EventStructurer, _source
 from policytracker.testing import events
 
@@ -119,6 +119,14 @@ def test_a_missing_or_extra_key_gives_the_same_event_or_the_same_error(event, da
         ("note", "\ud800"),
         ("event_id", "{12345678-1234-5678-1234-567812345678}"),
         ("event_id", "not a uuid"),
+        ("event_id", "12345678123456781234567812345678"),  # no hyphens: still a UUID
+        ("event_id", "urn:uuid:12345678-1234-5678-1234-567812345678"),
+        ("event_id", "12345678-1234-5678-1234-56781234567X"),
+        ("event_id", "+2345678-1234-5678-1234-567812345678"),
+        ("event_id", "1_345678-1234-5678-1234-567812345678"),
+        ("event_id", "12345678-1234-5678-1234-5678123456789"),
+        ("event_id", "12345678-1234-5678-1234-56781234567"),
+        ("event_id", "ABCDEF78-1234-5678-1234-567812345678"),
         ("sources", [{"publisher": ""}]),
         ("sources", [{"publisher": "X", "extra": "y"}]),
         ("sources", "X"),
@@ -156,6 +164,19 @@ def test_users_own_classes_have_no_lane():
     stored["level"] = 2
     with pytest.raises(pt.SerializationError, match=r"test\.fastlane\.custom.*level"):
         pt.event_from_dict(stored)  # a user's validator raising ValueError still gives a clear error
+
+
+@given(st.text(alphabet="0123456789abcdefABCDEF-+_ {}:urnid", min_size=30, max_size=45))
+def test_event_ids_read_by_a_lane_are_read_as_uuid_does(text):
+    try:
+        expected = ("ok", uuid.UUID(text))
+    except ValueError:
+        expected = ("error", None)
+    lane_result = _uuid(text)
+
+    if lane_result is not None:
+        assert expected == ("ok", lane_result)
+        assert expected[1].is_safe == lane_result.is_safe
 
 
 def test_a_stored_id_that_is_not_the_derived_one_survives_evolve_through_the_lane():

@@ -229,7 +229,11 @@ def uuid5(name: str) -> uuid.UUID:
     equal to the stdlib's in every attribute; a test checks it against ``uuid.uuid5``.
     """
     digest = hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()
-    value = (int.from_bytes(digest[:16], "big") & _VERSION_BITS_CLEAR) | _VERSION_5_RFC_4122
+    return uuid_from_int((int.from_bytes(digest[:16], "big") & _VERSION_BITS_CLEAR) | _VERSION_5_RFC_4122)
+
+
+def uuid_from_int(value: int) -> uuid.UUID:
+    """``uuid.UUID(int=value)`` for a *value* known to be in range, without the argument handling."""
     result = object.__new__(uuid.UUID)
     object.__setattr__(result, "int", value)
     object.__setattr__(result, "is_safe", uuid.SafeUUID.unknown)

@@ -36,6 +36,7 @@ import attrs
 
 from policytracker import _events
 from policytracker import _validation as v
+from policytracker._canonical import uuid_from_int
 from policytracker._events import Event, EventCorrected, Source, StoredId
 from policytracker.exceptions import PolicyTrackerError
 
@@ -114,11 +115,18 @@ def _sources_memo(
 
 
 def _uuid(text: Any) -> uuid.UUID | None:
-    """The UUID of a string as the general decoder reads it, else None."""
+    """``uuid.UUID(text)`` for a string of 32 hex digits and hyphens (as stored), else None.
+
+    ``uuid.UUID`` removes the hyphens and reads the 32 characters left with ``int(hex, 16)``; so does
+    this, skipping the rest of its argument handling. Other forms (braces, ``urn:uuid:``) step aside.
+    """
     if text.__class__ is not str:
         return None
+    digits = text.replace("-", "")
+    if len(digits) != 32:
+        return None
     try:
-        return uuid.UUID(text)
+        return uuid_from_int(int(digits, 16))
     except ValueError:
         return None
 
