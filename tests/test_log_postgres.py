@@ -5,6 +5,8 @@ postgresql://postgres@127.0.0.1:5432/test) and are skipped when it is unset. Eac
 its own, dropped afterwards.
 """
 
+import contextlib
+import datetime as dt
 import multiprocessing
 import os
 import threading
@@ -13,9 +15,13 @@ import urllib.parse
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import policytracker as pt
+from policytracker.testing import histories
 from tests.log_contract import LogContract, StepClock, partnership, purchase, refusal
+from tests.test_seed_history import DATASET
 from tests.writers import check_all_landed, optimistic_writer
 
 SERVER = os.environ.get("POLICYTRACKER_TEST_POSTGRES")
@@ -28,17 +34,26 @@ WRITERS = 4
 APPENDS = 25
 
 
-@pytest.fixture
-def url():
+@contextlib.contextmanager
+def fresh_schema():
+    """The URL of a new, empty schema on the test server, dropped afterwards."""
     import psycopg
 
     schema = f"pt_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(SERVER, autocommit=True) as admin:
         admin.execute(f"CREATE SCHEMA {schema}")
     separator = "&" if "?" in SERVER else "?"
-    yield f"{SERVER}{separator}options={urllib.parse.quote(f'-csearch_path={schema}')}"
-    with psycopg.connect(SERVER, autocommit=True) as admin:
-        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    try:
+        yield f"{SERVER}{separator}options={urllib.parse.quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(SERVER, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def url():
+    with fresh_schema() as address:
+        yield address
 
 
 class TestPostgresLog(LogContract):
@@ -78,7 +93,7 @@ def test_the_schema_is_created_once_and_reopening_is_idempotent(url):
     with psycopg.connect(url) as conn:
         meta = dict(conn.execute("SELECT key, value FROM policytracker_meta").fetchall())
 
-    assert {"format": "policytracker-log", "schema_version": "1"} == meta
+    assert {"format": "policytracker-log", "schema_version": "2"} == meta
 
 
 def test_a_newer_storage_schema_is_refused(url):
@@ -215,3 +230,92 @@ def test_a_subscription_stops_after_its_timeout(url):
 
         assert [1] == [record.position for record in log.subscribe(timeout=0.5)]
         assert time.monotonic() - started < 5
+
+
+# -- replays streamed through the valid-time index ---------------------------------------------------------
+
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+
+@settings(max_examples=25)
+@given(histories(max_size=25, countries=["PK", "SV", "RU"]), st.data())
+def test_a_streamed_replay_equals_the_general_path(history, data):
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(history)), max_size=3)))
+    batches = list(zip([0, *cuts], [*cuts, len(history)], strict=True))
+    moments = [T0 + dt.timedelta(hours=i) for i in range(len(batches) + 1)]
+    as_of = data.draw(st.none() | st.dates(min_value=dt.date(2014, 1, 1), max_value=dt.date(2031, 1, 1)))
+    known_at = data.draw(st.none() | st.integers(0, len(batches)).map(lambda h: T0 + dt.timedelta(hours=h)))
+    with fresh_schema() as address, pt.open_log(address, clock=StepClock(*moments)) as log:
+        memory = pt.open_log(":memory:", clock=StepClock(*moments))
+        for start, end in batches:
+            memory.append(history[start:end])
+            log.append(history[start:end])
+
+        assert hasattr(log, "valid_time_events")  # the streaming path, not the general one
+        assert pt.country_states(memory, as_of=as_of, known_at=known_at) == pt.country_states(
+            log, as_of=as_of, known_at=known_at
+        )
+        assert pt.effective_events(memory.read(), as_of=as_of, known_at=known_at) == list(
+            pt.project(
+                log,
+                pt.Projection(name="events", initial=(), apply=lambda s, e: (*s, e)),
+                as_of=as_of,
+                known_at=known_at,
+            )
+        )
+
+
+def test_a_version_1_schema_is_migrated_without_touching_a_record(url):
+    import psycopg
+
+    with pt.open_log(url) as log:
+        log.append(pt.load_events(DATASET))
+        expected = pt.country_states(log)
+    with psycopg.connect(url, autocommit=True) as conn:  # make it look like a schema of version 1
+        conn.execute("DROP INDEX policytracker_records_by_valid_time")
+        for column in ("vt_earliest", "vt_latest", "vt_rank"):
+            conn.execute(f"ALTER TABLE policytracker_records DROP COLUMN {column}")
+        conn.execute("UPDATE policytracker_meta SET value = '1' WHERE key = 'schema_version'")
+        before = conn.execute(
+            "SELECT position, recorded_at, event, digest FROM policytracker_records ORDER BY position"
+        ).fetchall()
+
+    with pt.open_log(url) as log:
+        assert expected == pt.country_states(log)
+        assert log.verify().ok
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert (
+            before
+            == conn.execute(
+                "SELECT position, recorded_at, event, digest FROM policytracker_records ORDER BY position"
+            ).fetchall()
+        )
+        assert (
+            "2"
+            == conn.execute("SELECT value FROM policytracker_meta WHERE key = 'schema_version'").fetchone()[0]
+        )
+        assert (
+            0
+            == conn.execute(
+                "SELECT count(*) FROM policytracker_records WHERE vt_earliest IS NULL"
+            ).fetchone()[0]
+        )
+
+
+def test_the_valid_time_order_is_served_by_an_index(url):
+    import psycopg
+
+    with pt.open_log(url) as log:
+        log.append(pt.load_events(DATASET))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET enable_seqscan = off")  # a tiny table would be sorted in memory otherwise
+        plan = " ".join(
+            row[0]
+            for row in conn.execute(
+                "EXPLAIN SELECT position, event FROM policytracker_records "
+                "ORDER BY vt_earliest, vt_latest, vt_rank, event_id LIMIT 1000"
+            )
+        )
+
+    assert "policytracker_records_by_valid_time" in plan, plan
+    assert "Sort" not in plan, plan

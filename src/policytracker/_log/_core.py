@@ -136,6 +136,24 @@ def paged(
         after = batch[-1][0]
 
 
+#: One page of a valid-time scan: rows starting ``(position, event JSON, …)`` and the valid-time key of the
+#: last row (None when the page is the last one).
+ValidTimePage = tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]
+
+
+def valid_time_pages(fetch: Callable[[tuple[Any, ...] | None], ValidTimePage], size: int) -> Iterator[Event]:
+    """Stream events in valid-time order with keyset pagination: *fetch(key)* returns at most *size* rows
+    after the valid-time key *key* (None: from the start) and the key of its last row. The events are
+    decoded as they are yielded."""
+    key: tuple[Any, ...] | None = None
+    while True:
+        batch, key = fetch(key)
+        for row in batch:
+            yield event_from_json(row[1], position=row[0])
+        if len(batch) < size:
+            return
+
+
 def check_folder(path: Path) -> None:
     """Refuse a file log whose folder does not exist (rather than creating folders on a typo)."""
     if not path.parent.is_dir():

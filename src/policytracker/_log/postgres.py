@@ -13,6 +13,7 @@ polling.
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,22 +21,32 @@ from typing import Any
 
 import psycopg
 
+from policytracker._events import Event, valid_time_columns
 from policytracker._log._core import (
     _UNPARSED,
     STORAGE_FORMAT,
     Clock,
     Recorded,
+    ValidTimePage,
     _BaseLog,
     _Row,
     check_storage_meta,
     paged,
+    valid_time_pages,
 )
+from policytracker._serialization import event_from_json, format_timestamp
 from policytracker.exceptions import ConcurrencyError
 
 __all__ = ["PostgresLog"]
 
 _BATCH = 1000
-_SCHEMA_VERSION = 1
+# Version 2 added the valid-time columns and index (older schemas are migrated when opened).
+_SCHEMA_VERSION = 2
+_AMENDMENTS = ["event.retracted", "event.corrected"]
+_VT_ORDER = "vt_earliest, vt_latest, vt_rank, event_id"
+_VALID_TIME_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS policytracker_records_by_valid_time ON policytracker_records ({_VT_ORDER})"
+)
 _CHANNEL = "policytracker_appended"
 _COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.type, r.countries"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.policytracker'))"
@@ -52,7 +63,10 @@ _SCHEMA = [
         type TEXT NOT NULL,
         countries TEXT[] NOT NULL,
         event TEXT NOT NULL,
-        digest TEXT NOT NULL
+        digest TEXT NOT NULL,
+        vt_earliest INTEGER,
+        vt_latest INTEGER,
+        vt_rank SMALLINT
     )""",
     "CREATE INDEX IF NOT EXISTS policytracker_records_by_type ON policytracker_records (type, position)",
     """CREATE TABLE IF NOT EXISTS policytracker_record_countries (
@@ -94,6 +108,37 @@ class PostgresLog(_BaseLog):
                 )
             else:
                 check_storage_meta(self.target, meta, _SCHEMA_VERSION)
+                if int(meta.get("schema_version", "0")) < 2:
+                    self._migrate_to_2()
+            self._conn.execute(_VALID_TIME_INDEX)
+
+    def _migrate_to_2(self) -> None:
+        """Add and fill the valid-time columns: index data derived from the stored events, which are
+        read, never rewritten."""
+        for column, kind in (("vt_earliest", "INTEGER"), ("vt_latest", "INTEGER"), ("vt_rank", "SMALLINT")):
+            self._conn.execute(f"ALTER TABLE policytracker_records ADD COLUMN IF NOT EXISTS {column} {kind}")
+        after = 0
+        while True:
+            rows = self._conn.execute(
+                "SELECT position, event FROM policytracker_records WHERE position > %s "
+                f"ORDER BY position LIMIT {_BATCH}",
+                (after,),
+            ).fetchall()
+            if not rows:
+                break
+            with self._conn.cursor() as cursor:
+                cursor.executemany(
+                    "UPDATE policytracker_records SET vt_earliest = %s, vt_latest = %s, vt_rank = %s "
+                    "WHERE position = %s",
+                    [
+                        (*valid_time_columns(event_from_json(text, position=position)), position)
+                        for position, text in rows
+                    ],
+                )
+            after = rows[-1][0]
+        self._conn.execute(
+            "UPDATE policytracker_meta SET value = %s WHERE key = 'schema_version'", (str(_SCHEMA_VERSION),)
+        )
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -122,9 +167,8 @@ class PostgresLog(_BaseLog):
     def _write(self, rows: Sequence[_Row]) -> None:
         with self._conn.cursor() as cursor:
             cursor.executemany(
-                "INSERT INTO policytracker_records "
-                "(position, recorded_at, event_id, type, countries, event, digest) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                "INSERT INTO policytracker_records (position, recorded_at, event_id, type, countries, event, "
+                "digest, vt_earliest, vt_latest, vt_rank) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [
                     (
                         row.position,
@@ -134,6 +178,7 @@ class PostgresLog(_BaseLog):
                         list(row.countries),
                         row.event_json,
                         row.digest,
+                        *(row.valid_time or (None, None, None)),
                     )
                     for row in rows
                 ],
@@ -154,6 +199,36 @@ class PostgresLog(_BaseLog):
                 return self._conn.execute(*_query(start, country, tags)).fetchall()
 
         return paged(page, _postgres_row, after, _BATCH)
+
+    def valid_time_events(
+        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
+    ) -> Iterator[Event]:
+        """The standalone events (no retractions or corrections) in valid-time order, streamed through the
+        valid-time index: those recorded at or before *known_at* and whose last day (an ordinal) is on or
+        before *last_day*."""
+        self._check_open()
+        where = "type <> ALL(%s)"
+        params: list[Any] = [_AMENDMENTS]
+        if last_day is not None:
+            where += " AND vt_latest <= %s"
+            params.append(last_day)
+        if known_at is not None:
+            where += " AND recorded_at <= %s"
+            params.append(format_timestamp(known_at))
+
+        def fetch(key: tuple[Any, ...] | None) -> ValidTimePage:
+            page = f"({_VT_ORDER}) > (%s, %s, %s, %s) AND " if key is not None else ""
+            sql = (
+                f"SELECT position, event, {_VT_ORDER} FROM policytracker_records "
+                f"WHERE {page}{where} ORDER BY {_VT_ORDER} LIMIT {_BATCH}"
+            )
+            with self._mutex:
+                self._check_open()
+                batch = self._conn.execute(sql, [*(key or ()), *params]).fetchall()
+            # The key columns come with every row: a second round trip per page would cost more.
+            return batch, tuple(batch[-1][2:]) if len(batch) == _BATCH else None
+
+        return valid_time_pages(fetch, _BATCH)
 
     def _head(self) -> int:
         with self._mutex:

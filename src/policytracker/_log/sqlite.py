@@ -20,11 +20,13 @@ from policytracker._log._core import (
     _UNPARSED,
     STORAGE_FORMAT,
     Clock,
+    ValidTimePage,
     _BaseLog,
     _Row,
     check_folder,
     check_storage_meta,
     paged,
+    valid_time_pages,
 )
 from policytracker._serialization import event_from_json, format_timestamp
 from policytracker.exceptions import ConcurrencyError, SerializationError
@@ -38,6 +40,7 @@ _VALID_TIME_INDEX = (
     "CREATE INDEX IF NOT EXISTS records_by_valid_time ON records (vt_earliest, vt_latest, vt_rank, event_id)"
 )
 _AMENDMENTS = ("event.retracted", "event.corrected")
+_VT_ORDER = "vt_earliest, vt_latest, vt_rank, event_id"
 _SQL_VARIABLES = 500
 _COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.event_id, r.type, r.countries"
 
@@ -227,22 +230,24 @@ class SQLiteLog(_BaseLog):
             conditions.append("recorded_at <= ?")
             params.append(format_timestamp(known_at))
         where = " AND ".join(conditions)
-        order = "vt_earliest, vt_latest, vt_rank, event_id"
-        key: tuple[object, ...] | None = None
-        while True:
-            page = f"({order}) > (?, ?, ?, ?) AND " if key is not None else ""
-            sql = f"SELECT position, event FROM records WHERE {page}{where} ORDER BY {order} LIMIT {_BATCH}"
+
+        def fetch(key: tuple[Any, ...] | None) -> ValidTimePage:
+            page = f"({_VT_ORDER}) > (?, ?, ?, ?) AND " if key is not None else ""
+            sql = (
+                f"SELECT position, event FROM records WHERE {page}{where} ORDER BY {_VT_ORDER} LIMIT {_BATCH}"
+            )
             with self._mutex:
                 self._check_open()
                 batch = self._conn.execute(sql, [*(key or ()), *params]).fetchall()
-                if len(batch) == _BATCH:  # the next page starts after the last row's key (one lookup)
-                    key = self._conn.execute(
-                        f"SELECT {order} FROM records WHERE position = ?", (batch[-1][0],)
-                    ).fetchone()
-            for position, text in batch:
-                yield event_from_json(text, position=position)
-            if len(batch) < _BATCH:
-                return
+                if len(batch) < _BATCH:
+                    return batch, None
+                # The next page starts after the last row's key: one lookup, not four columns per row.
+                last = self._conn.execute(
+                    f"SELECT {_VT_ORDER} FROM records WHERE position = ?", (batch[-1][0],)
+                ).fetchone()
+            return batch, tuple(last)
+
+        return valid_time_pages(fetch, _BATCH)
 
     def _head(self) -> int:
         with self._mutex:
