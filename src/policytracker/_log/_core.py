@@ -141,6 +141,23 @@ def paged(
 ValidTimePage = tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]
 
 
+def valid_time_filter(
+    last_day: int | None, known_at: _dt.datetime | None, mark: str
+) -> tuple[str, list[Any]]:
+    """The SQL condition and parameters (placeholder *mark*) of a valid-time scan: standalone events (no
+    retractions or corrections) recorded at or before *known_at* whose last day (an ordinal) is on or
+    before *last_day*."""
+    conditions = [f"type NOT IN ({mark}, {mark})"]
+    params: list[Any] = ["event.retracted", "event.corrected"]
+    if last_day is not None:
+        conditions.append(f"vt_latest <= {mark}")
+        params.append(last_day)
+    if known_at is not None:
+        conditions.append(f"recorded_at <= {mark}")
+        params.append(format_timestamp(known_at))
+    return " AND ".join(conditions), params
+
+
 def valid_time_pages(fetch: Callable[[tuple[Any, ...] | None], ValidTimePage], size: int) -> Iterator[Event]:
     """Stream events in valid-time order with keyset pagination: *fetch(key)* returns at most *size* rows
     after the valid-time key *key* (None: from the start) and the key of its last row. The events are

@@ -32,9 +32,10 @@ from policytracker._log._core import (
     _Row,
     check_storage_meta,
     paged,
+    valid_time_filter,
     valid_time_pages,
 )
-from policytracker._serialization import event_from_json, format_timestamp
+from policytracker._serialization import event_from_json
 from policytracker.exceptions import ConcurrencyError
 
 __all__ = ["PostgresLog"]
@@ -42,7 +43,6 @@ __all__ = ["PostgresLog"]
 _BATCH = 1000
 # Version 2 added the valid-time columns and index (older schemas are migrated when opened).
 _SCHEMA_VERSION = 2
-_AMENDMENTS = ["event.retracted", "event.corrected"]
 _VT_ORDER = "vt_earliest, vt_latest, vt_rank, event_id"
 _VALID_TIME_INDEX = (
     f"CREATE INDEX IF NOT EXISTS policytracker_records_by_valid_time ON policytracker_records ({_VT_ORDER})"
@@ -207,14 +207,7 @@ class PostgresLog(_BaseLog):
         valid-time index: those recorded at or before *known_at* and whose last day (an ordinal) is on or
         before *last_day*."""
         self._check_open()
-        where = "type <> ALL(%s)"
-        params: list[Any] = [_AMENDMENTS]
-        if last_day is not None:
-            where += " AND vt_latest <= %s"
-            params.append(last_day)
-        if known_at is not None:
-            where += " AND recorded_at <= %s"
-            params.append(format_timestamp(known_at))
+        where, params = valid_time_filter(last_day, known_at, "%s")
 
         def fetch(key: tuple[Any, ...] | None) -> ValidTimePage:
             page = f"({_VT_ORDER}) > (%s, %s, %s, %s) AND " if key is not None else ""

@@ -26,9 +26,10 @@ from policytracker._log._core import (
     check_folder,
     check_storage_meta,
     paged,
+    valid_time_filter,
     valid_time_pages,
 )
-from policytracker._serialization import event_from_json, format_timestamp
+from policytracker._serialization import event_from_json
 from policytracker.exceptions import ConcurrencyError, SerializationError
 
 __all__ = ["SQLiteLog"]
@@ -39,7 +40,6 @@ _SCHEMA_VERSION = 2
 _VALID_TIME_INDEX = (
     "CREATE INDEX IF NOT EXISTS records_by_valid_time ON records (vt_earliest, vt_latest, vt_rank, event_id)"
 )
-_AMENDMENTS = ("event.retracted", "event.corrected")
 _VT_ORDER = "vt_earliest, vt_latest, vt_rank, event_id"
 _SQL_VARIABLES = 500
 _COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.event_id, r.type, r.countries"
@@ -221,15 +221,7 @@ class SQLiteLog(_BaseLog):
         valid-time index: those recorded at or before *known_at* and whose last day (an ordinal) is on or
         before *last_day*."""
         self._check_open()
-        conditions = [f"type NOT IN ({','.join('?' * len(_AMENDMENTS))})"]
-        params: list[object] = list(_AMENDMENTS)
-        if last_day is not None:
-            conditions.append("vt_latest <= ?")
-            params.append(last_day)
-        if known_at is not None:
-            conditions.append("recorded_at <= ?")
-            params.append(format_timestamp(known_at))
-        where = " AND ".join(conditions)
+        where, params = valid_time_filter(last_day, known_at, "?")
 
         def fetch(key: tuple[Any, ...] | None) -> ValidTimePage:
             page = f"({_VT_ORDER}) > (?, ?, ?, ?) AND " if key is not None else ""
