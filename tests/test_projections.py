@@ -1,6 +1,7 @@
 """Projections: example tests for each documented rule, built from the seed articles' facts."""
 
 import datetime as dt
+import pickle
 from decimal import Decimal
 
 import pytest
@@ -399,6 +400,22 @@ def test_a_snapshot_restores_a_projector_that_continues():
     assert (pt.COUNTRY_STATES.name, 1, 2) == (snapshot.name, snapshot.version, snapshot.position)
     assert pt.country_states(log) == restored.state
     assert Decimal(6238) == snapshot.state["SV"].holdings["BTC"]
+
+
+def test_a_pickled_snapshot_restores_a_projector_on_a_reopened_log(tmp_path):
+    with pt.open_log(tmp_path / "log.db") as log:
+        log.append([buy(7), report(6238)])
+        projector = pt.Projector(log)
+        projector.catch_up()
+        (tmp_path / "snapshot.pickle").write_bytes(pickle.dumps(projector.snapshot()))
+        log.append([sell(100), buy(1, occurred="2024-01")])  # the second one back-dated
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        snapshot = pickle.loads((tmp_path / "snapshot.pickle").read_bytes())
+        restored = pt.Projector.from_snapshot(log, pt.COUNTRY_STATES, snapshot)
+
+        assert 2 == restored.catch_up()
+        assert pt.country_states(log) == restored.state
 
 
 def test_a_snapshot_is_refused_by_another_projection_or_log():
