@@ -165,28 +165,29 @@ class PostgresLog(_BaseLog):
         return {event_id: (event, tuple(countries)) for event_id, event, countries in rows}
 
     def _write(self, rows: Sequence[_Row]) -> None:
+        # COPY streams a batch in one go: several times faster than INSERTs, even pipelined.
         with self._conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO policytracker_records (position, recorded_at, event_id, type, countries, event, "
-                "digest, vt_earliest, vt_latest, vt_rank) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (
-                        row.position,
-                        row.recorded_at,
-                        row.event_id,
-                        row.tag,
-                        list(row.countries),
-                        row.event_json,
-                        row.digest,
-                        *(row.valid_time or (None, None, None)),
+            with cursor.copy(
+                "COPY policytracker_records (position, recorded_at, event_id, type, countries, event, "
+                "digest, vt_earliest, vt_latest, vt_rank) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(
+                        (
+                            row.position,
+                            row.recorded_at,
+                            row.event_id,
+                            row.tag,
+                            list(row.countries),
+                            row.event_json,
+                            row.digest,
+                            *(row.valid_time or (None, None, None)),
+                        )
                     )
-                    for row in rows
-                ],
-            )
-            cursor.executemany(
-                "INSERT INTO policytracker_record_countries (country, position) VALUES (%s, %s)",
-                [(country, row.position) for row in rows for country in row.countries],
-            )
+            with cursor.copy("COPY policytracker_record_countries (country, position) FROM STDIN") as copy:
+                for row in rows:
+                    for country in row.countries:
+                        copy.write_row((country, row.position))
             # Delivered when the transaction commits, never before.
             cursor.execute(
                 "SELECT pg_notify(%s, current_schema() || ':' || %s)", (_CHANNEL, str(rows[-1].position))
