@@ -232,9 +232,15 @@ def uuid5(name: str) -> uuid.UUID:
     return uuid_from_int((int.from_bytes(digest[:16], "big") & _VERSION_BITS_CLEAR) | _VERSION_5_RFC_4122)
 
 
+_new = object.__new__
+_set = object.__setattr__
+_UUID = uuid.UUID
+_UNKNOWN = uuid.SafeUUID.unknown  # looked up once: an enum member access is a descriptor call
+
+
 def uuid_from_int(value: int) -> uuid.UUID:
     """``uuid.UUID(int=value)`` for a *value* known to be in range, without the argument handling."""
-    result = object.__new__(uuid.UUID)
-    object.__setattr__(result, "int", value)
-    object.__setattr__(result, "is_safe", uuid.SafeUUID.unknown)
+    result = _new(_UUID)
+    _set(result, "int", value)
+    _set(result, "is_safe", _UNKNOWN)
     return result

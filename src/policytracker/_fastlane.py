@@ -100,8 +100,12 @@ def _sources_memo(
     cache: dict[tuple[tuple[tuple[str, Any], ...], ...], Any] = {}
 
     def decode(items: list[Any]) -> Any:
+        key: tuple[tuple[tuple[str, Any], ...], ...]
         try:
-            key = tuple([tuple(item.items()) for item in items])
+            if len(items) == 1:  # the common case, without a comprehension's frame
+                key = (tuple(items[0].items()),)
+            else:
+                key = tuple([tuple(item.items()) for item in items])
             return cache[key]
         except (AttributeError, TypeError):  # not objects, or unhashable values: no key
             return convert([source(item) for item in items])
