@@ -532,11 +532,4 @@ def event_from_json(text: str | bytes, *, line: int | None = None, position: int
         raise SerializationError(
             f"{_where(line, position)}malformed JSON: {exc}", line=line, position=position
         ) from exc
-    if type(obj) is dict:  # _through_lane, inlined: this is the hot path of every read and replay
-        tag = obj.get("type")
-        entry = _TAG_LANES.get(tag) if type(tag) is str else None
-        if entry is not None and obj.get("version") == entry[0]:
-            event = entry[1](obj)
-            if event is not None:
-                return event
     return event_from_dict(obj, line=line, position=position)

@@ -136,41 +136,6 @@ def paged(
         after = batch[-1][0]
 
 
-#: One page of a valid-time scan: rows starting ``(position, event JSON, …)`` and the valid-time key of the
-#: last row (None when the page is the last one).
-ValidTimePage = tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]
-
-
-def valid_time_filter(
-    last_day: int | None, known_at: _dt.datetime | None, mark: str
-) -> tuple[str, list[Any]]:
-    """The SQL condition and parameters (placeholder *mark*) of a valid-time scan: standalone events (no
-    retractions or corrections) recorded at or before *known_at* whose last day (an ordinal) is on or
-    before *last_day*."""
-    conditions = [f"type NOT IN ({mark}, {mark})"]
-    params: list[Any] = ["event.retracted", "event.corrected"]
-    if last_day is not None:
-        conditions.append(f"vt_latest <= {mark}")
-        params.append(last_day)
-    if known_at is not None:
-        conditions.append(f"recorded_at <= {mark}")
-        params.append(format_timestamp(known_at))
-    return " AND ".join(conditions), params
-
-
-def valid_time_pages(fetch: Callable[[tuple[Any, ...] | None], ValidTimePage], size: int) -> Iterator[Event]:
-    """Stream events in valid-time order with keyset pagination: *fetch(key)* returns at most *size* rows
-    after the valid-time key *key* (None: from the start) and the key of its last row. The events are
-    decoded as they are yielded."""
-    key: tuple[Any, ...] | None = None
-    while True:
-        batch, key = fetch(key)
-        for row in batch:
-            yield event_from_json(row[1], position=row[0])
-        if len(batch) < size:
-            return
-
-
 def check_folder(path: Path) -> None:
     """Refuse a file log whose folder does not exist (rather than creating folders on a typo)."""
     if not path.parent.is_dir():
@@ -637,3 +602,46 @@ def rows_with_countries(rows: Iterable[_Row]) -> Iterator[_Row]:
             row, event_id=event.event_id, tag=event.tag, countries=own, valid_time=valid_time_columns(event)
         )
         expected += 1
+
+
+class _IndexedLog(_BaseLog):
+    """A database store that keeps the valid-time order in an index (columns ``vt_earliest``,
+    ``vt_latest``, ``vt_rank`` beside ``event_id``), so that projections can stream from it. A store
+    supplies the placeholder of its SQL driver and ``_valid_time_page``."""
+
+    #: The SQL parameter placeholder of the store's driver (``?`` or ``%s``).
+    _MARK = "?"
+
+    def valid_time_events(
+        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
+    ) -> Iterator[Event]:
+        """The standalone events (no retractions or corrections) in valid-time order, streamed through the
+        valid-time index: those recorded at or before *known_at* and whose last day (an ordinal) is on or
+        before *last_day*."""
+        self._check_open()
+        mark = self._MARK
+        conditions = [f"type NOT IN ({mark}, {mark})"]
+        params: list[Any] = ["event.retracted", "event.corrected"]
+        if last_day is not None:
+            conditions.append(f"vt_latest <= {mark}")
+            params.append(last_day)
+        if known_at is not None:
+            conditions.append(f"recorded_at <= {mark}")
+            params.append(format_timestamp(known_at))
+        return self._valid_time_stream(" AND ".join(conditions), params)
+
+    def _valid_time_stream(self, where: str, params: list[Any]) -> Iterator[Event]:
+        key: tuple[Any, ...] | None = None
+        while True:
+            batch, key = self._valid_time_page(key, where, params)
+            for row in batch:
+                yield event_from_json(row[1], position=row[0])
+            if key is None:
+                return
+
+    @abc.abstractmethod
+    def _valid_time_page(
+        self, key: tuple[Any, ...] | None, where: str, params: list[Any]
+    ) -> tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]:
+        """One page of events matching *where* after the valid-time key *key* (None: from the start), as
+        rows starting ``(position, event JSON, …)``, and the key of its last row (None: the last page)."""

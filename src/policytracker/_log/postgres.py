@@ -13,7 +13,6 @@ polling.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,19 +20,16 @@ from typing import Any
 
 import psycopg
 
-from policytracker._events import Event, valid_time_columns
+from policytracker._events import valid_time_columns
 from policytracker._log._core import (
     _UNPARSED,
     STORAGE_FORMAT,
     Clock,
     Recorded,
-    ValidTimePage,
-    _BaseLog,
+    _IndexedLog,
     _Row,
     check_storage_meta,
     paged,
-    valid_time_filter,
-    valid_time_pages,
 )
 from policytracker._serialization import event_from_json
 from policytracker.exceptions import ConcurrencyError
@@ -77,8 +73,10 @@ _SCHEMA = [
 ]
 
 
-class PostgresLog(_BaseLog):
+class PostgresLog(_IndexedLog):
     """An ``EventLog`` in PostgreSQL: many writers (processes, threads, machines) share one log."""
+
+    _MARK = "%s"
 
     def __init__(self, url: str, *, clock: Clock | None = None, display: str | None = None) -> None:
         super().__init__(display or url, clock)
@@ -201,28 +199,19 @@ class PostgresLog(_BaseLog):
 
         return paged(page, _postgres_row, after, _BATCH)
 
-    def valid_time_events(
-        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
-    ) -> Iterator[Event]:
-        """The standalone events (no retractions or corrections) in valid-time order, streamed through the
-        valid-time index: those recorded at or before *known_at* and whose last day (an ordinal) is on or
-        before *last_day*."""
-        self._check_open()
-        where, params = valid_time_filter(last_day, known_at, "%s")
-
-        def fetch(key: tuple[Any, ...] | None) -> ValidTimePage:
-            page = f"({_VT_ORDER}) > (%s, %s, %s, %s) AND " if key is not None else ""
-            sql = (
-                f"SELECT position, event, {_VT_ORDER} FROM policytracker_records "
-                f"WHERE {page}{where} ORDER BY {_VT_ORDER} LIMIT {_BATCH}"
-            )
-            with self._mutex:
-                self._check_open()
-                batch = self._conn.execute(sql, [*(key or ()), *params]).fetchall()
-            # The key columns come with every row: a second round trip per page would cost more.
-            return batch, tuple(batch[-1][2:]) if len(batch) == _BATCH else None
-
-        return valid_time_pages(fetch, _BATCH)
+    def _valid_time_page(
+        self, key: tuple[Any, ...] | None, where: str, params: list[Any]
+    ) -> tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]:
+        page = f"({_VT_ORDER}) > (%s, %s, %s, %s) AND " if key is not None else ""
+        sql = (
+            f"SELECT position, event, {_VT_ORDER} FROM policytracker_records "
+            f"WHERE {page}{where} ORDER BY {_VT_ORDER} LIMIT {_BATCH}"
+        )
+        with self._mutex:
+            self._check_open()
+            batch = self._conn.execute(sql, [*(key or ()), *params]).fetchall()
+        # The key columns come with every row: a second round trip per page would cost more.
+        return batch, tuple(batch[-1][2:]) if len(batch) == _BATCH else None
 
     def _head(self) -> int:
         with self._mutex:

@@ -8,26 +8,22 @@ and every append sees the true head. ``read(country=…)`` and ``read(types=…)
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from policytracker._events import Event, valid_time_columns
+from policytracker._events import valid_time_columns
 from policytracker._log._core import (
     _UNPARSED,
     STORAGE_FORMAT,
     Clock,
-    ValidTimePage,
-    _BaseLog,
+    _IndexedLog,
     _Row,
     check_folder,
     check_storage_meta,
     paged,
-    valid_time_filter,
-    valid_time_pages,
 )
 from policytracker._serialization import event_from_json
 from policytracker.exceptions import ConcurrencyError, SerializationError
@@ -70,7 +66,7 @@ CREATE TABLE IF NOT EXISTS record_countries (
 """
 
 
-class SQLiteLog(_BaseLog):
+class SQLiteLog(_IndexedLog):
     """An ``EventLog`` in one SQLite file (stdlib ``sqlite3``, WAL journal, full synchronous commits)."""
 
     def __init__(self, path: str | Path, *, clock: Clock | None = None, timeout: float = 30.0) -> None:
@@ -214,32 +210,21 @@ class SQLiteLog(_BaseLog):
         order = "r.position" if country is None else "c.position"
         return f"{sql} ORDER BY {order} LIMIT {_BATCH}", params
 
-    def valid_time_events(
-        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
-    ) -> Iterator[Event]:
-        """The standalone events (no retractions or corrections) in valid-time order, streamed through the
-        valid-time index: those recorded at or before *known_at* and whose last day (an ordinal) is on or
-        before *last_day*."""
-        self._check_open()
-        where, params = valid_time_filter(last_day, known_at, "?")
-
-        def fetch(key: tuple[Any, ...] | None) -> ValidTimePage:
-            page = f"({_VT_ORDER}) > (?, ?, ?, ?) AND " if key is not None else ""
-            sql = (
-                f"SELECT position, event FROM records WHERE {page}{where} ORDER BY {_VT_ORDER} LIMIT {_BATCH}"
-            )
-            with self._mutex:
-                self._check_open()
-                batch = self._conn.execute(sql, [*(key or ()), *params]).fetchall()
-                if len(batch) < _BATCH:
-                    return batch, None
-                # The next page starts after the last row's key: one lookup, not four columns per row.
-                last = self._conn.execute(
-                    f"SELECT {_VT_ORDER} FROM records WHERE position = ?", (batch[-1][0],)
-                ).fetchone()
-            return batch, tuple(last)
-
-        return valid_time_pages(fetch, _BATCH)
+    def _valid_time_page(
+        self, key: tuple[Any, ...] | None, where: str, params: list[Any]
+    ) -> tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]:
+        page = f"({_VT_ORDER}) > (?, ?, ?, ?) AND " if key is not None else ""
+        sql = f"SELECT position, event FROM records WHERE {page}{where} ORDER BY {_VT_ORDER} LIMIT {_BATCH}"
+        with self._mutex:
+            self._check_open()
+            batch = self._conn.execute(sql, [*(key or ()), *params]).fetchall()
+            if len(batch) < _BATCH:
+                return batch, None
+            # The next page starts after the last row's key: one lookup, not four columns per row.
+            last = self._conn.execute(
+                f"SELECT {_VT_ORDER} FROM records WHERE position = ?", (batch[-1][0],)
+            ).fetchone()
+        return batch, tuple(last)
 
     def _head(self) -> int:
         with self._mutex:

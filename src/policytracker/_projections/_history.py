@@ -122,22 +122,22 @@ class Resolver:
         """The effective version of the original event *root*, or None when it is retracted."""
         if self.is_void(root):
             return None
-        current_id = root
-        current: Event = self.originals[root]
-        while True:
-            standing = [c for c in self.corrected_by.get(current_id, ()) if not self.is_void(c)]
-            if not standing:
-                return current
-            current_id = standing[-1]
-            current = self.corrections[current_id].replacement
+        replacement = self._replacement(root)
+        return self.originals[root] if replacement is None else replacement
 
     def amended_value(self, root: uuid.UUID) -> Event | bool | None:
         """For an open-world resolver: False when the original *root* stands as it is, None when it is
         retracted, else the replacement that stands in for it."""
         if self.is_void(root):
             return None
+        replacement = self._replacement(root)
+        return False if replacement is None else replacement
+
+    def _replacement(self, root: uuid.UUID) -> Event | None:
+        """The replacement at the end of *root*'s chain of standing corrections (None: no standing
+        correction): the latest correction that is not void wins, and may itself be corrected."""
         current_id = root
-        replacement: Event | bool = False
+        replacement: Event | None = None
         while True:
             standing = [c for c in self.corrected_by.get(current_id, ()) if not self.is_void(c)]
             if not standing:
