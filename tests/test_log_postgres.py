@@ -22,7 +22,7 @@ import policytracker as pt
 from policytracker.testing import histories
 from tests.log_contract import LogContract, StepClock, partnership, purchase, refusal
 from tests.test_seed_history import DATASET
-from tests.writers import check_all_landed, optimistic_writer
+from tests.writers import check_all_landed, optimistic_writer, start_and_join
 
 SERVER = os.environ.get("POLICYTRACKER_TEST_POSTGRES")
 pytestmark = pytest.mark.skipif(
@@ -136,10 +136,7 @@ def test_concurrent_processes_never_lose_an_event(url):
     barrier = context.Barrier(WRITERS)
     conflicts = context.Value("i", 0)
     processes = [context.Process(target=_writer, args=(url, w, barrier, conflicts)) for w in range(WRITERS)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(timeout=120)
+    start_and_join(processes)
 
     assert [0] * WRITERS == [process.exitcode for process in processes]
     check_all_landed(url, WRITERS * APPENDS, conflicts.value)
@@ -150,10 +147,7 @@ def test_concurrent_threads_never_lose_an_event(url):
     barrier = threading.Barrier(WRITERS)
     conflicts = multiprocessing.Value("i", 0)
     threads = [threading.Thread(target=_writer, args=(url, w, barrier, conflicts)) for w in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    start_and_join(threads)
 
     check_all_landed(url, WRITERS * APPENDS, conflicts.value)
 

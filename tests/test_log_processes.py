@@ -6,7 +6,7 @@ import multiprocessing
 import pytest
 
 import policytracker as pt
-from tests.writers import check_all_landed, optimistic_writer
+from tests.writers import check_all_landed, optimistic_writer, start_and_join
 
 WORKERS = 3
 APPENDS = 40
@@ -35,10 +35,7 @@ def test_concurrent_processes_lose_nothing(tmp_path, suffix, writer):
     start = context.Barrier(WORKERS)
     conflicts = context.Value("i", 0)
     processes = [context.Process(target=writer, args=(target, w, start, conflicts)) for w in range(WORKERS)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(timeout=120)
+    start_and_join(processes)
     assert [0] * WORKERS == [process.exitcode for process in processes]
 
     if writer is _optimistic_writer:

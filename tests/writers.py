@@ -9,6 +9,14 @@ import time
 import policytracker as pt
 
 
+def start_and_join(workers, timeout=120):
+    """Start every process or thread, then wait for each (at most *timeout* seconds apiece)."""
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=timeout)
+
+
 def optimistic_writer(target, worker, start, conflicts, appends):
     """Append *appends* statements one at a time, re-reading the head and retrying on every conflict."""
     start.wait()
