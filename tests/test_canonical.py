@@ -6,6 +6,7 @@ import subprocess
 import sys
 import uuid
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from policytracker._canonical import (
     EVENT_ID_NAMESPACE,
     canonical_json,
     encode_event,
+    slot_setter,
     stdlib_canonical_json,
     uuid5,
 )
@@ -103,3 +105,19 @@ def test_the_fast_uuid5_is_the_stdlib_uuid5_in_every_respect(name):
     assert (5, uuid.RFC_4122, uuid.SafeUUID.unknown) == (derived.version, derived.variant, derived.is_safe)
     assert expected == pickle.loads(pickle.dumps(derived))
     assert expected == copy.deepcopy(derived)
+
+
+def test_slot_setter_sets_a_frozen_slotted_attribute_and_falls_back_without_a_slot():
+    @attrs.frozen
+    class Slotted:
+        value: int = 0
+
+    @attrs.frozen(slots=False)
+    class Plain:
+        value: int = 0
+
+    slotted, plain = Slotted(), Plain()
+    slot_setter(Slotted, "value")(slotted, 5)
+    slot_setter(Plain, "value")(plain, 6)
+    assert (slotted.value, plain.value) == (5, 6)
+    assert type(slot_setter(Slotted, "value")).__name__ == "method-wrapper"  # the slot's own __set__

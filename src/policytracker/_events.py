@@ -112,6 +112,7 @@ class StoredId:
     its id.
     """
 
+    # The fast lanes (``_fastlane``) make these without calling ``__init__`` and set both slots themselves.
     __slots__ = ("_ref", "event_id")
 
     def __init__(self, event_id: uuid.UUID) -> None:

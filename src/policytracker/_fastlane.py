@@ -11,7 +11,8 @@ generated function:
 - a canonical decimal string is turned into a ``Decimal`` directly (it is what the converter returns);
 - each validator is replaced by a cheap sufficient test (an ASCII string is encodable), and called for
   real whenever that test does not pass;
-- the instance is built without the keyword-argument round trip, exactly as ``attrs`` would set it.
+- the instance is built without the keyword-argument round trip, setting the same slots ``attrs`` would
+  set, through the slots' own setters.
 
 A lane never raises and never guesses: when anything is unusual (an unknown or missing key, a value of the
 wrong shape, a value a converter or validator refuses, a non-canonical form) it returns ``None`` and the
@@ -36,7 +37,7 @@ import attrs
 
 from policytracker import _events
 from policytracker import _validation as v
-from policytracker._canonical import uuid_from_int
+from policytracker._canonical import slot_setter, uuid_from_int
 from policytracker._events import Event, EventCorrected, Source, StoredId
 from policytracker.exceptions import PolicyTrackerError
 
@@ -78,17 +79,29 @@ _VALIDATOR_TESTS = {
 }
 
 
-def _memo(convert: Callable[[Any], Any], cache: dict[str, Any]) -> Callable[[str], Any]:
-    """*convert*, keeping its truthy results in *cache* by exact string (the lane reads *cache* first;
-    failures are never kept)."""
+#: One memo per converter, shared by every lane that uses it (``occurred`` is one converter for all
+#: classes, so each date is parsed once per process, not once per class).
+_MEMOS: dict[Callable[[Any], Any], tuple[dict[str, Any], Callable[[str], Any]]] = {}
 
-    def fill(value: str) -> Any:
-        result = convert(value)
-        if result and len(cache) < _MEMO_LIMIT:
-            cache[value] = result
-        return result
 
-    return fill
+def _memo(convert: Callable[[Any], Any]) -> tuple[dict[str, Any], Callable[[str], Any]]:
+    """The shared memo of *convert* and the function that fills it: *convert*, keeping its truthy results
+    by exact string (a lane reads the memo first; failures are never kept)."""
+    entry = _MEMOS.get(convert)
+    if entry is None:
+        cache: dict[str, Any] = {}
+
+        def fill(value: str) -> Any:
+            result = convert(value)
+            if result and len(cache) < _MEMO_LIMIT:
+                cache[value] = result
+            return result
+
+        entry = _MEMOS[convert] = (cache, fill)
+    return entry
+
+
+_SOURCE_MEMOS: dict[tuple[Callable[[Any], Any], Callable[[Any], Source]], Callable[[list[Any]], Any]] = {}
 
 
 def _sources_memo(
@@ -96,7 +109,11 @@ def _sources_memo(
 ) -> Callable[[list[Any]], Any]:
     """The ``sources`` converter applied to a JSON list of source objects, memoised on their items (a few
     sources recur across most events). Only lists of string-valued objects are kept, so two keys that
-    compare equal always hold the same strings."""
+    compare equal always hold the same strings. Shared, like :func:`_memo`, by every lane decoding with
+    the same *convert* and *source*."""
+    shared = _SOURCE_MEMOS.get((convert, source))
+    if shared is not None:
+        return shared
     cache: dict[tuple[tuple[tuple[str, Any], ...], ...], Any] = {}
 
     def decode(items: list[Any]) -> Any:
@@ -115,6 +132,7 @@ def _sources_memo(
                 cache[key] = result
             return result
 
+    _SOURCE_MEMOS[convert, source] = decode
     return decode
 
 
@@ -146,7 +164,8 @@ def fast_lane(cls: type[Event], source: Callable[[Any], Source]) -> Lane | None:
     names: dict[str, Any] = {
         "_MISSING": _MISSING,
         "_new": object.__new__,
-        "_set": object.__setattr__,
+        "_set_given_id": slot_setter(cls, "_given_event_id"),
+        "_set_id": slot_setter(cls, "event_id"),
         "_cls": cls,
         "_StoredId": StoredId,
         "_ref": weakref.ref,
@@ -184,7 +203,8 @@ def fast_lane(cls: type[Event], source: Callable[[Any], Source]) -> Lane | None:
             return None
         lines.extend("        " + line for line in body)
         read.extend(lines)
-        build.append(f"    _set(self, {field.name!r}, {x})")
+        names[f"s{index}"] = slot_setter(cls, field.name)
+        build.append(f"    s{index}(self, {x})")
         if field.validator is not None:
             test = _VALIDATOR_TESTS.get(field.validator)
             if test is None:
@@ -209,10 +229,11 @@ def fast_lane(cls: type[Event], source: Callable[[Any], Source]) -> Lane | None:
         *("    " + line for line in checks),
         "    except _Refused:",
         "        return None",
-        "    stored = _StoredId(uid)",
+        "    stored = _new(_StoredId)",  # StoredId(uid), without the call to __init__
+        "    stored.event_id = uid",
         "    stored._ref = _ref(self)",
-        "    _set(self, '_given_event_id', stored)",
-        "    _set(self, 'event_id', uid)",
+        "    _set_given_id(self, stored)",
+        "    _set_id(self, uid)",
         "    return self",
     ]
     code = "\n".join(source_lines)
@@ -237,9 +258,7 @@ def _convert(x: str, index: int, hint: Any, converter: Any, names: dict[str, Any
         indent = "    "
     names[f"c{index}"] = converter
     if converter in _MEMOISED:
-        memo: dict[str, Any] = {}
-        names[f"m{index}"] = memo
-        names[f"c{index}"] = _memo(converter, memo)
+        names[f"m{index}"], names[f"c{index}"] = _memo(converter)
         shape, value = "str", f"m{index}.get({x}) or c{index}({x})"
     elif converter in _DECIMALS:
         zero = "" if _DECIMALS[converter] else f" and {x} != '0'"
