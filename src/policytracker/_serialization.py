@@ -490,7 +490,9 @@ _TAG_LANES: dict[Any, tuple[int, Lane]] = {}
 
 
 def _through_lane(obj: Any) -> Event | None:
-    """The event decoded by the fast lane of *obj*'s tag, or None (no lane yet, or it stepped aside)."""
+    """The event decoded by the fast lane of *obj*'s tag, or None (no lane yet, or it stepped aside).
+    Callers write ``_through_lane(obj) or _general(...)``: built-in events, the only ones with lanes, are
+    always true."""
     if type(obj) is dict:
         tag = obj.get("type")
         entry = _TAG_LANES.get(tag) if type(tag) is str else None
@@ -508,16 +510,17 @@ def event_from_dict(obj: Mapping[str, Any], *, line: int | None = None, position
         SerializationError: unknown tag, future or unreachable version, missing, extra or ill-typed field,
             or a value the event class refuses; the message names the tag, the field and *line*/*position*.
     """
-    event = _through_lane(obj)
-    if event is not None:
-        return event
+    return _through_lane(obj) or _general(obj, line, position)
+
+
+def _general(obj: Any, line: int | None, position: int | None) -> Event:
+    """The general decoder's event of *obj*, its error naming *line* / *position*."""
     try:
-        event = _STRUCTURE(obj)
+        return _STRUCTURE(obj)
     except SerializationError as exc:
         raise SerializationError(
             f"{_where(line, position)}{exc}", tag=exc.tag, line=line, position=position
         ) from exc.__cause__
-    return event
 
 
 def event_from_json(text: str | bytes, *, line: int | None = None, position: int | None = None) -> Event:
@@ -532,4 +535,4 @@ def event_from_json(text: str | bytes, *, line: int | None = None, position: int
         raise SerializationError(
             f"{_where(line, position)}malformed JSON: {exc}", line=line, position=position
         ) from exc
-    return event_from_dict(obj, line=line, position=position)
+    return _through_lane(obj) or _general(obj, line, position)
