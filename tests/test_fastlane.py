@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import policytracker as pt
 from policytracker import _events
-from policytracker._fastlane import _uuid, fast_lane
+from policytracker._fastlane import fast_lane, stored_uuid
 from policytracker._serialization import _EventStructurer, _source
 from policytracker.testing import events
 
@@ -172,7 +172,7 @@ def test_event_ids_read_by_a_lane_are_read_as_uuid_does(text):
         expected = ("ok", uuid.UUID(text))
     except ValueError:
         expected = ("error", None)
-    lane_result = _uuid(text)
+    lane_result = stored_uuid(text)
 
     if lane_result is not None:
         assert expected == ("ok", lane_result)

@@ -1,11 +1,14 @@
-"""SQLite replays stream the effective history through its valid-time index; the result is exactly the one
-the general path computes, for any history, date and moment."""
+"""SQLite and JSON Lines replays stream the effective history in valid-time order (SQLite through its
+index, JSON Lines through sorted keys); the result is exactly the one the general path computes, for any
+history, date and moment."""
 
 import datetime as dt
 import sqlite3
 import tempfile
 from pathlib import Path
 
+import attrs
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,37 +20,99 @@ from tests.test_seed_history import DATASET
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
-def _both(history, batches):
-    """The same appends, with the same clock, to a memory log and a SQLite log."""
+def _both(history, batches, name):
+    """The same appends, with the same clock, to a memory log and a log in the file *name*."""
     folder = Path(tempfile.mkdtemp())
     moments = [T0 + dt.timedelta(hours=i) for i in range(len(batches) + 1)]
     memory = pt.open_log(":memory:", clock=StepClock(*moments))
-    sqlite = pt.open_log(folder / "log.db", clock=StepClock(*moments))
+    streaming = pt.open_log(folder / name, clock=StepClock(*moments))
     for start, end in batches:
         memory.append(history[start:end])
-        sqlite.append(history[start:end])
-    return memory, sqlite
+        streaming.append(history[start:end])
+    return memory, streaming
 
 
+@pytest.mark.parametrize("name", ["log.db", "log.jsonl"])
 @settings(max_examples=60)
 @given(
     histories(max_size=25, countries=["PK", "SV", "RU"]),
     st.data(),
 )
-def test_streamed_replay_equals_the_general_path(history, data):
+def test_streamed_replay_equals_the_general_path(name, history, data):
     cuts = sorted(data.draw(st.lists(st.integers(0, len(history)), max_size=3)))
     batches = list(zip([0, *cuts], [*cuts, len(history)], strict=True))
-    memory, sqlite = _both(history, batches)
     as_of = data.draw(st.none() | st.dates(min_value=dt.date(2014, 1, 1), max_value=dt.date(2031, 1, 1)))
     known_at = data.draw(st.none() | st.integers(0, len(batches)).map(lambda h: T0 + dt.timedelta(hours=h)))
+    memory, streaming = _both(history, batches, name)  # opened after the draws, so always closed
     try:
+        assert hasattr(streaming, "valid_time_events")  # the streamed path, not the general one
         assert pt.country_states(memory, as_of=as_of, known_at=known_at) == pt.country_states(
-            sqlite, as_of=as_of, known_at=known_at
+            streaming, as_of=as_of, known_at=known_at
         )
-        assert pt.timeline(memory, "SV", as_of=as_of) == pt.timeline(sqlite, "SV", as_of=as_of)
+        assert pt.timeline(memory, "SV", as_of=as_of) == pt.timeline(streaming, "SV", as_of=as_of)
+        assert list(streaming.valid_time_events()) == pt.effective_events(
+            [event for event in memory.read_events() if not isinstance(event, AMENDMENTS)]
+        )
     finally:
         memory.close()
-        sqlite.close()
+        streaming.close()
+
+
+AMENDMENTS = (pt.EventRetracted, pt.EventCorrected)
+
+
+@pt.event_type("test.streamed_custom")
+@attrs.frozen(kw_only=True)
+class StreamedCustom(pt.CountryEvent):
+    detail: str
+
+
+def _custom_event():
+    return StreamedCustom(occurred="2025-01", country="SV", detail="a user's own event type")
+
+
+def _jsonl_with(tmp_path, events):
+    path = tmp_path / "log.jsonl"
+    with pt.open_log(path, clock=StepClock()) as log:
+        log.append(events)
+    return path
+
+
+def test_a_jsonl_replay_streams_without_the_general_path(tmp_path, monkeypatch):
+    path = _jsonl_with(tmp_path, pt.load_events(DATASET))
+    with pt.open_log(path) as log:
+        expected = pt.country_states(log)
+
+        def refuse(*_args, **_kwargs):
+            raise AssertionError("the general path read every event")
+
+        monkeypatch.setattr(type(log), "read_events", refuse)
+        assert pt.country_states(log) == expected
+        assert set(expected) == {"PK", "RU", "SV"}
+
+
+def test_jsonl_events_of_unusual_shapes_are_decoded_for_their_key(tmp_path):
+    # an id in urn form and a custom event class: their keys come from the decoded events
+    custom = _custom_event()
+    usual = pt.ReservePurchase(occurred="2025-03", country="SV", amount=1)
+    odd_id = pt.ReservePurchase(occurred="2025-01-02", country="SV", amount=2)
+    path = _jsonl_with(tmp_path, [usual, odd_id, custom])
+    text = path.read_text()
+    path.write_text(
+        text.replace(f'"event_id":"{odd_id.event_id}"', f'"event_id":"urn:uuid:{odd_id.event_id}"')
+    )
+    with pt.open_log(path) as log:
+        assert list(log.valid_time_events()) == pt.effective_events([usual, odd_id, custom])
+
+
+def test_a_damaged_jsonl_line_is_named_by_a_streamed_replay(tmp_path):
+    events = [pt.ReservePurchase(occurred="2025-03", country="SV", amount=n) for n in (1, 2, 3)]
+    path = _jsonl_with(tmp_path, events)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace('"occurred":"2025-03"', '"occurred":"2025-13"')
+    path.write_text("".join(lines))
+    with pt.open_log(path) as log, pytest.raises(pt.SerializationError, match=r"position 2.*occurred"):
+        pt.country_states(log)
 
 
 def test_a_version_1_file_is_migrated_without_touching_a_record(tmp_path):

@@ -41,7 +41,7 @@ from policytracker._canonical import slot_setter, uuid_from_int
 from policytracker._events import Event, EventCorrected, Source, StoredId
 from policytracker.exceptions import PolicyTrackerError
 
-__all__ = ["fast_lane"]
+__all__ = ["fast_lane", "memo", "stored_uuid"]
 
 Lane = Callable[[dict[str, Any]], Event | None]
 
@@ -84,7 +84,7 @@ _VALIDATOR_TESTS = {
 _MEMOS: dict[Callable[[Any], Any], tuple[dict[str, Any], Callable[[str], Any]]] = {}
 
 
-def _memo(convert: Callable[[Any], Any]) -> tuple[dict[str, Any], Callable[[str], Any]]:
+def memo(convert: Callable[[Any], Any]) -> tuple[dict[str, Any], Callable[[str], Any]]:
     """The shared memo of *convert* and the function that fills it: *convert*, keeping its truthy results
     by exact string (a lane reads the memo first; failures are never kept)."""
     entry = _MEMOS.get(convert)
@@ -109,7 +109,7 @@ def _sources_memo(
 ) -> Callable[[list[Any]], Any]:
     """The ``sources`` converter applied to a JSON list of source objects, memoised on their items (a few
     sources recur across most events). Only lists of string-valued objects are kept, so two keys that
-    compare equal always hold the same strings. Shared, like :func:`_memo`, by every lane decoding with
+    compare equal always hold the same strings. Shared, like :func:`memo`, by every lane decoding with
     the same *convert* and *source*."""
     shared = _SOURCE_MEMOS.get((convert, source))
     if shared is not None:
@@ -136,7 +136,7 @@ def _sources_memo(
     return decode
 
 
-def _uuid(text: Any) -> uuid.UUID | None:
+def stored_uuid(text: Any) -> uuid.UUID | None:
     """``uuid.UUID(text)`` for a string of 32 hex digits and hyphens (as stored), else None.
 
     ``uuid.UUID`` removes the hyphens and reads the 32 characters left with ``int(hex, 16)``; so does
@@ -169,7 +169,7 @@ def fast_lane(cls: type[Event], source: Callable[[Any], Source]) -> Lane | None:
         "_cls": cls,
         "_StoredId": StoredId,
         "_ref": weakref.ref,
-        "_uuid": _uuid,
+        "_uuid": stored_uuid,
         "_Decimal": Decimal,
         "_canonical_decimal": _CANONICAL_DECIMAL.fullmatch,
         "_source": source,
@@ -258,7 +258,7 @@ def _convert(x: str, index: int, hint: Any, converter: Any, names: dict[str, Any
         indent = "    "
     names[f"c{index}"] = converter
     if converter in _MEMOISED:
-        names[f"m{index}"], names[f"c{index}"] = _memo(converter)
+        names[f"m{index}"], names[f"c{index}"] = memo(converter)
         shape, value = "str", f"m{index}.get({x}) or c{index}({x})"
     elif converter in _DECIMALS:
         zero = "" if _DECIMALS[converter] else f" and {x} != '0'"

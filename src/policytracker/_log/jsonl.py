@@ -15,6 +15,7 @@ Locking uses ``fcntl.flock``, available on Linux, macOS and the BSDs.
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import fcntl
 import os
 import uuid
@@ -25,19 +26,23 @@ from typing import IO, Any
 
 import attrs
 
+from policytracker import _events
 from policytracker._canonical import canonical_json
 from policytracker._events import (
     CountryEvent,
     Event,
     EventCorrected,
     EventRetracted,
+    HoldingsReported,
     PartnershipFormed,
     VisitPlanned,
     event_class,
+    valid_time_columns,
 )
+from policytracker._fastlane import memo, stored_uuid
 from policytracker._log._core import _UNPARSED, Clock, VerifyReport, _BaseLog, _Row, check_folder
-from policytracker._serialization import _loads, event_from_dict
-from policytracker.exceptions import IntegrityError, SerializationError
+from policytracker._serialization import _loads, event_from_dict, format_timestamp
+from policytracker.exceptions import IntegrityError, PolicyTrackerError, SerializationError
 
 __all__ = ["JSONLinesLog", "TornTail"]
 
@@ -224,6 +229,50 @@ class JSONLinesLog(_BaseLog):
                 obj = _parse_line(line.rstrip(b"\n"), position)
                 yield _row(obj, self._countries_at[position - 1], self._tags[position - 1], canonical=False)
 
+    def valid_time_events(
+        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
+    ) -> Iterator[Event]:
+        """The standalone events (no retractions or corrections) in valid-time order: those recorded at or
+        before *known_at* and whose last day (an ordinal) is on or before *last_day*.
+
+        One pass over the file computes each record's valid-time key from its JSON (decoding the event only
+        when its shape is unusual) and keeps the keys, packed with the positions into one integer each
+        (about 70 bytes a record). The keys are sorted, then the events are read back one line at a time
+        in that order and decoded as they are yielded, so the events are never all in memory at once.
+        """
+        self._check_open()
+        with self._mutex, self._locked(fcntl.LOCK_SH):
+            self._sync()
+            head, end = len(self._offsets), self._end
+        moment = None if known_at is None else format_timestamp(known_at)
+        return self._stream_in_valid_time(head, end, last_day, moment)
+
+    def _stream_in_valid_time(
+        self, head: int, end: int, last_day: int | None, moment: str | None
+    ) -> Iterator[Event]:
+        keys: list[int] = []
+        offsets, tags = self._offsets, self._tags
+        with open(self._path, "rb") as reader:
+            reader.seek(0)
+            for position in range(1, head + 1):
+                line = reader.readline()
+                if tags[position - 1] in _AMENDMENT_TAGS:
+                    continue
+                obj = _parse_line(line.rstrip(b"\n"), position)
+                if moment is not None and obj["recorded_at"] > moment:
+                    break  # recorded_at never goes backwards: nothing after it was known either
+                earliest, latest, rank, id_int = _valid_time_key(obj["event"], position)
+                if last_day is None or latest <= last_day:
+                    keys.append(_pack(earliest, latest, rank, id_int, position))
+            keys.sort()
+            fd = reader.fileno()
+            for packed in keys:
+                position = packed & _POSITION_MASK
+                start = offsets[position - 1]
+                stop = offsets[position] if position < head else end
+                obj = _parse_line(os.pread(fd, stop - start, start).rstrip(b"\n"), position)
+                yield event_from_dict(obj["event"], position=position)
+
     def _raw_rows(self) -> Iterator[_Row]:
         # Raw rows come straight from the file, without the index, so that verify() can describe damage
         # the index refuses to load.
@@ -343,6 +392,44 @@ def _json_countries(cls: type[Event], event: dict[str, Any]) -> tuple[str, ...] 
         country = code(event.get("country"))
         return (country,) if country else None
     return None
+
+
+_AMENDMENT_TAGS = frozenset({EventRetracted.__event_tag__, EventCorrected.__event_tag__})
+_HOLDINGS_TAG = HoldingsReported.__event_tag__
+_POSITION_BITS = 40
+_POSITION_MASK = (1 << _POSITION_BITS) - 1
+_occurred_memo, _occurred = memo(_events._occurred)
+
+
+def _valid_time_key(event: dict[str, Any], position: int) -> tuple[int, int, int, int]:
+    """The valid-time key of a stored event (``valid_time_columns`` and the id as an integer), read from
+    its JSON when it is a built-in event of the current version with a date and an id as stored; any other
+    event is decoded (which raises the precise error, naming *position*, if it is damaged)."""
+    tag, occurred = event.get("type"), event.get("occurred")
+    cls = event_class_or_none(tag)
+    if (
+        cls is not None
+        and cls.__module__ == _events.__name__
+        and event.get("version") == cls.__event_version__
+        and type(occurred) is str
+    ):
+        event_id = stored_uuid(event.get("event_id"))
+        if event_id is not None:
+            try:
+                date = _occurred_memo.get(occurred) or _occurred(occurred)
+            except PolicyTrackerError:
+                pass  # decoding names the field and the position
+            else:
+                earliest, latest = date._order
+                return earliest, latest, 1 if tag == _HOLDINGS_TAG else 0, event_id.int
+    decoded = event_from_dict(event, position=position)
+    return (*valid_time_columns(decoded), decoded.event_id.int)
+
+
+def _pack(earliest: int, latest: int, rank: int, id_int: int, position: int) -> int:
+    """One integer that orders like ``(earliest, latest, rank, id, position)``: day ordinals fit 22 bits
+    (they end at 3,652,059) and positions 40, so no field can spill into the next."""
+    return ((((earliest << 24 | latest) << 1 | rank) << 128 | id_int) << _POSITION_BITS) | position
 
 
 def event_class_or_none(tag: Any) -> type[Event] | None:
