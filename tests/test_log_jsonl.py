@@ -158,3 +158,27 @@ def test_reading_never_rewrites_the_file(path):
         log.verify()
 
     assert before == path.read_bytes()
+
+
+def test_a_malformed_line_is_named_again_on_every_later_read(path):
+    lines = _lines(path)
+    lines[2] = b'{"digest": oops'
+    _write_lines(path, lines)
+
+    with pt.open_log(path) as log:
+        for _ in range(3):  # the lines before it stay indexed once, never twice
+            with pytest.raises(pt.SerializationError, match="line 3: malformed JSON"):
+                list(log.read())
+
+
+def test_a_large_log_is_indexed_in_chunks_with_the_same_offsets(path, monkeypatch):
+    from policytracker._log import jsonl
+
+    with pt.open_log(path) as log:
+        expected = [(record.position, record.event) for record in log.read()]
+    monkeypatch.setattr(jsonl, "_CHUNK", 7)  # smaller than any line: every line spans chunks
+    with pt.open_log(path, clock=StepClock()) as log:
+        assert [(record.position, record.event) for record in log.read()] == expected
+        log.append([purchase(9)])
+        assert log.verify().ok
+        assert [record.position for record in log.read()] == [1, 2, 3, 4]

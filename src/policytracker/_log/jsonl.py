@@ -47,6 +47,7 @@ from policytracker.exceptions import IntegrityError, PolicyTrackerError, Seriali
 __all__ = ["JSONLinesLog", "TornTail"]
 
 _KEYS = frozenset({"digest", "event", "position", "recorded_at"})
+_CHUNK = 8 * 1024 * 1024  # bytes read at a time when indexing
 
 
 @attrs.frozen(kw_only=True)
@@ -75,8 +76,11 @@ class JSONLinesLog(_BaseLog):
     def _reset(self) -> None:
         self._end = 0  # bytes of complete lines read so far
         self._offsets = array("q")  # start of the line of each position
-        self._ids: dict[uuid.UUID, int] = {}
+        # The index holds about 150 bytes a record: ids are kept as integers, and each distinct tuple of
+        # countries once (most records share one of a few dozen).
+        self._ids: dict[int, int] = {}  # event id (as an integer) → position
         self._countries_at: list[tuple[str, ...]] = []
+        self._country_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._tags: list[str] = []
         self._digest = ""
         self._last_stamp: str | None = None
@@ -101,18 +105,27 @@ class JSONLinesLog(_BaseLog):
             )
         if size == self._end and self._torn is None:
             return
+        rest = b""
         with open(self._path, "rb") as reader:
             reader.seek(self._end)
-            data = reader.read(size - self._end)
-        start = 0
-        while True:
-            newline = data.find(b"\n", start)
-            if newline < 0:
-                break
-            self._index_line(data[start:newline], self._end + start)
-            start = newline + 1
-        self._end += start
-        rest = data[start:]
+            remaining = size - self._end
+            while remaining > 0:  # in chunks, so that a large log is never all in memory at once
+                chunk = reader.read(min(_CHUNK, remaining))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+                data = rest + chunk
+                base, start = self._end, 0  # base: the file offset of data[0]
+                while True:
+                    newline = data.find(b"\n", start)
+                    if newline < 0:
+                        break
+                    self._index_line(data[start:newline], base + start)
+                    start = newline + 1
+                    # Past each indexed line at once: after a damaged line, the next sync starts at it
+                    # again (and names it again) rather than re-reading lines already indexed.
+                    self._end = base + start
+                rest = data[start:]
         self._torn = (
             TornTail(line=len(self._offsets) + 1, size=len(rest), text=rest[:200].decode("utf-8", "replace"))
             if rest
@@ -129,12 +142,12 @@ class JSONLinesLog(_BaseLog):
             )
         event_id, tag, countries, target = _index_entry(obj["event"], number)
         if target is not None:
-            position = self._ids.get(target)
+            position = self._ids.get(target.int)
             if position is not None:
                 countries = tuple(dict.fromkeys((*countries, *self._countries_at[position - 1])))
         self._offsets.append(offset)
-        self._ids[event_id] = number
-        self._countries_at.append(countries)
+        self._ids[event_id.int] = number
+        self._countries_at.append(self._country_tuples.setdefault(countries, countries))
         self._tags.append(tag)
         self._digest = obj["digest"]
         self._last_stamp = obj["recorded_at"]
@@ -182,7 +195,7 @@ class JSONLinesLog(_BaseLog):
         found = {}
         with open(self._path, "rb") as reader:
             for event_id in ids:
-                position = self._ids.get(event_id)
+                position = self._ids.get(event_id.int)
                 if position is not None:
                     reader.seek(self._offsets[position - 1])
                     obj = _parse_line(reader.readline().rstrip(b"\n"), position)
@@ -206,8 +219,8 @@ class JSONLinesLog(_BaseLog):
         for row, line in zip(rows, lines, strict=True):
             self._offsets.append(offset)
             offset += len(line)
-            self._ids[row.event_id] = row.position
-            self._countries_at.append(row.countries)
+            self._ids[row.event_id.int] = row.position
+            self._countries_at.append(self._country_tuples.setdefault(row.countries, row.countries))
             self._tags.append(row.tag)
         self._end = offset
         self._digest, self._last_stamp = rows[-1].digest, rows[-1].recorded_at
@@ -353,11 +366,8 @@ def _index_entry(
         and type(version) is int
         and version <= cls.__event_version__
     ):
-        try:
-            event_id = uuid.UUID(raw_id)
-        except ValueError:
-            pass
-        else:
+        event_id = stored_uuid(raw_id)  # None for other forms of ids: decoded below
+        if event_id is not None:
             countries = _json_countries(cls, event)
             if countries is not None:
                 target = _json_uuid(event.get("target")) if cls in (EventRetracted, EventCorrected) else None
