@@ -76,7 +76,7 @@ class JSONLinesLog(_BaseLog):
     def _reset(self) -> None:
         self._end = 0  # bytes of complete lines read so far
         self._offsets = array("q")  # start of the line of each position
-        # The index holds about 150 bytes a record: ids are kept as integers, and each distinct tuple of
+        # The index holds about 180 bytes a record: ids are kept as integers, and each distinct tuple of
         # countries once (most records share one of a few dozen).
         self._ids: dict[int, int] = {}  # event id (as an integer) → position
         self._countries_at: list[tuple[str, ...]] = []
