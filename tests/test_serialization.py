@@ -254,3 +254,40 @@ def test_a_type_tag_that_is_not_a_string_is_a_serialization_error(tag):
 
     with pytest.raises(pt.SerializationError, match="'type' tag"):
         pt.event_from_dict(obj)
+
+
+def test_changing_what_event_to_dict_returns_changes_no_other_event():
+    source = pt.Source(publisher="Reuters", title="Wire")
+    event = pt.ReservePurchase(occurred="2025", country="SV", amount=1, sources=(source,))
+    before = pt.event_to_json(event)
+
+    given = pt.event_to_dict(event)
+    given["sources"][0]["publisher"] = "Tampered"
+    given["sources"].append({"publisher": "Added"})
+    unstructured = pt.make_converter().unstructure(event)
+    unstructured["sources"][0]["title"] = "Tampered too"
+
+    again = pt.ReservePurchase(occurred="2025", country="SV", amount=1, sources=(source,))
+    assert again.event_id == event.event_id
+    assert pt.event_to_json(again) == pt.event_to_json(event) == before
+
+
+@attrs.frozen
+class _Tally:
+    labels: tuple[str, ...]
+
+
+@pt.event_type("test.tallied")
+@attrs.frozen(kw_only=True)
+class _Tallied(pt.CountryEvent):
+    tally: _Tally
+
+
+def test_changing_a_nested_value_from_event_to_dict_changes_no_other_event():
+    event = _Tallied(occurred="2025", country="SV", tally=_Tally(labels=("a", "b")))
+    before = pt.event_to_json(event)
+
+    pt.event_to_dict(event)["tally"]["labels"].append("c")
+
+    assert pt.event_to_json(event) == before
+    assert _Tallied(occurred="2025", country="SV", tally=_Tally(labels=("a", "b"))).event_id == event.event_id

@@ -166,10 +166,27 @@ def _enum_value(value: enum.Enum) -> Any:
     return value.value
 
 
-@functools.lru_cache(maxsize=4096)
 def _cached_content(value: Any) -> dict[str, Any]:
-    # Sources and other small frozen values repeat across events: encode each once. Callers only read it.
-    return _content(value)
+    """The content of a small frozen value (a ``Source``, say), encoded once and handed out as a copy:
+    what ``event_to_dict`` returns is the caller's to change, and a change must never reach the ids or the
+    stored form of other events."""
+    content, flat = _content_once(value)
+    return dict(content) if flat else _json_copy(content)
+
+
+@functools.lru_cache(maxsize=4096)
+def _content_once(value: Any) -> tuple[dict[str, Any], bool]:
+    # Sources repeat across events: encode each once. Never handed out: _cached_content copies it.
+    content = _content(value)
+    return content, not any(type(item) in (dict, list) for item in content.values())
+
+
+def _json_copy(value: Any) -> Any:
+    if type(value) is dict:
+        return {key: _json_copy(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_json_copy(item) for item in value]
+    return value
 
 
 def encode_event(event: Any) -> dict[str, Any]:
