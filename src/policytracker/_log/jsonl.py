@@ -408,7 +408,7 @@ _AMENDMENT_TAGS = frozenset({EventRetracted.__event_tag__, EventCorrected.__even
 _HOLDINGS_TAG = HoldingsReported.__event_tag__
 _POSITION_BITS = 40
 _POSITION_MASK = (1 << _POSITION_BITS) - 1
-_occurred_memo, _occurred = memo(_events._occurred)
+_occurred_memo, _parse_occurred = memo(_events._occurred)
 
 
 def _valid_time_key(event: dict[str, Any], position: int) -> tuple[int, int, int, int]:
@@ -426,7 +426,7 @@ def _valid_time_key(event: dict[str, Any], position: int) -> tuple[int, int, int
         event_id = stored_uuid(event.get("event_id"))
         if event_id is not None:
             try:
-                date = _occurred_memo.get(occurred) or _occurred(occurred)
+                date = _occurred_memo.get(occurred) or _parse_occurred(occurred)
             except PolicyTrackerError:
                 pass  # decoding names the field and the position
             else:
