@@ -152,3 +152,16 @@ def test_the_streamed_replay_uses_the_valid_time_index(tmp_path):
 
     assert "records_by_valid_time" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
+
+
+def test_an_as_of_replay_stops_the_index_walk_at_its_date(tmp_path):
+    with pt.open_log(tmp_path / "log.db") as log:
+        log.append(pt.load_events(DATASET))
+        statements = []
+        log._conn.set_trace_callback(statements.append)
+        pt.country_states(log, as_of="2025-01-01")
+        log._conn.set_trace_callback(None)
+        (query,) = [sql for sql in statements if "ORDER BY vt_earliest" in sql]
+        plan = " ".join(row[-1] for row in log._conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+
+    assert "records_by_valid_time (vt_earliest<?)" in plan, plan

@@ -623,8 +623,11 @@ class _IndexedLog(_BaseLog):
         conditions = [f"type NOT IN ({mark}, {mark})"]
         params: list[Any] = ["event.retracted", "event.corrected"]
         if last_day is not None:
-            conditions.append(f"vt_latest <= {mark}")
-            params.append(last_day)
+            # Every event's earliest day is on or before its latest, so the first condition changes no
+            # result; it bounds the index walk on its leading column, so the scan stops at *last_day*
+            # instead of reading the rest of the index to find nothing more.
+            conditions.append(f"vt_earliest <= {mark} AND vt_latest <= {mark}")
+            params.extend([last_day, last_day])
         if known_at is not None:
             conditions.append(f"recorded_at <= {mark}")
             params.append(format_timestamp(known_at))
