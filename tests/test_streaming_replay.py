@@ -165,3 +165,23 @@ def test_an_as_of_replay_stops_the_index_walk_at_its_date(tmp_path):
         plan = " ".join(row[-1] for row in log._conn.execute(f"EXPLAIN QUERY PLAN {query}"))
 
     assert "records_by_valid_time (vt_earliest<?)" in plan, plan
+
+
+def test_a_known_at_replay_passes_over_later_records_by_position(tmp_path):
+    events = pt.load_events(DATASET)
+    size = len(events) // 3 + 1
+    moments = [T0 + dt.timedelta(hours=hour) for hour in range(3)]
+    with pt.open_log(tmp_path / "log.db", clock=StepClock(*moments)) as log:
+        for start in range(0, len(events), size):
+            log.append(events[start : start + size])
+        statements = []
+        log._conn.set_trace_callback(statements.append)
+        known = pt.country_states(log, known_at=moments[0])
+        log._conn.set_trace_callback(None)
+    with pt.open_log(":memory:") as first_batch_only:
+        first_batch_only.append(events[:size])
+        expected = pt.country_states(first_batch_only)
+
+    (query,) = [sql for sql in statements if "ORDER BY vt_earliest" in sql]
+    assert f"position <= {size} AND recorded_at <= " in query, query
+    assert known == expected

@@ -629,9 +629,14 @@ class _IndexedLog(_BaseLog):
             conditions.append(f"vt_earliest <= {mark} AND vt_latest <= {mark}")
             params.extend([last_day, last_day])
         if known_at is not None:
-            conditions.append(f"recorded_at <= {mark}")
-            params.append(format_timestamp(known_at))
+            condition, values = self._recorded_by(format_timestamp(known_at))
+            conditions.append(condition)
+            params.extend(values)
         return self._valid_time_stream(" AND ".join(conditions), params)
+
+    def _recorded_by(self, stamp: str) -> tuple[str, list[Any]]:
+        """The condition (and its parameters) keeping the records recorded at or before *stamp*."""
+        return f"recorded_at <= {self._MARK}", [stamp]
 
     def _valid_time_stream(self, where: str, params: list[Any]) -> Iterator[Event]:
         key: tuple[Any, ...] | None = None
