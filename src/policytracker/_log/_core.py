@@ -611,6 +611,29 @@ class _IndexedLog(_BaseLog):
 
     #: The SQL parameter placeholder of the store's driver (``?`` or ``%s``).
     _MARK = "?"
+    #: The storage schema version the store writes, and the statement creating its valid-time index.
+    _STORAGE_SCHEMA: int
+    _VALID_TIME_INDEX: str
+
+    def _settle_storage(self, meta: Mapping[str, str], execute: Callable[..., object]) -> None:
+        """Finish opening the schema, inside the caller's transaction (*execute* runs a statement there):
+        record the format and schema version of a new store, or check those of an existing one and migrate
+        it from version 1; then make sure the valid-time index exists."""
+        if not meta:
+            mark = self._MARK
+            execute(
+                f"INSERT INTO policytracker_meta (key, value) VALUES ({mark}, {mark}), ({mark}, {mark})",
+                ("format", STORAGE_FORMAT, "schema_version", str(self._STORAGE_SCHEMA)),
+            )
+        else:
+            check_storage_meta(self.target, meta, self._STORAGE_SCHEMA)
+            if int(meta.get("schema_version", "0")) < 2:
+                self._migrate_to_2()
+        execute(self._VALID_TIME_INDEX)
+
+    @abc.abstractmethod
+    def _migrate_to_2(self) -> None:
+        """Add and fill the valid-time columns of a store of schema version 1, never rewriting a record."""
 
     def valid_time_events(
         self, *, last_day: int | None = None, known_at: _dt.datetime | None = None

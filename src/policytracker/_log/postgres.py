@@ -23,12 +23,10 @@ import psycopg
 from policytracker._events import valid_time_columns
 from policytracker._log._core import (
     _UNPARSED,
-    STORAGE_FORMAT,
     Clock,
     Recorded,
     _IndexedLog,
     _Row,
-    check_storage_meta,
     paged,
 )
 from policytracker._serialization import event_from_json
@@ -77,6 +75,8 @@ class PostgresLog(_IndexedLog):
     """An ``EventLog`` in PostgreSQL: many writers (processes, threads, machines) share one log."""
 
     _MARK = "%s"
+    _STORAGE_SCHEMA = _SCHEMA_VERSION
+    _VALID_TIME_INDEX = _VALID_TIME_INDEX
 
     def __init__(self, url: str, *, clock: Clock | None = None, display: str | None = None) -> None:
         super().__init__(display or url, clock)
@@ -98,17 +98,7 @@ class PostgresLog(_IndexedLog):
                 self._conn.execute(statement)
             rows = self._conn.execute("SELECT key, value FROM policytracker_meta").fetchall()
             meta: dict[str, str] = {str(key): str(value) for key, value in rows}
-            if not meta:
-                self._conn.execute(
-                    "INSERT INTO policytracker_meta (key, value) "
-                    "VALUES ('format', %s), ('schema_version', %s)",
-                    (STORAGE_FORMAT, str(_SCHEMA_VERSION)),
-                )
-            else:
-                check_storage_meta(self.target, meta, _SCHEMA_VERSION)
-                if int(meta.get("schema_version", "0")) < 2:
-                    self._migrate_to_2()
-            self._conn.execute(_VALID_TIME_INDEX)
+            self._settle_storage(meta, self._conn.execute)
 
     def _migrate_to_2(self) -> None:
         """Add and fill the valid-time columns: index data derived from the stored events, which are

@@ -17,12 +17,10 @@ from typing import Any
 from policytracker._events import valid_time_columns
 from policytracker._log._core import (
     _UNPARSED,
-    STORAGE_FORMAT,
     Clock,
     _IndexedLog,
     _Row,
     check_folder,
-    check_storage_meta,
     paged,
 )
 from policytracker._serialization import event_from_json
@@ -78,6 +76,9 @@ class SQLiteLog(_IndexedLog):
     """An ``EventLog`` in one SQLite file (stdlib ``sqlite3``, WAL journal, full synchronous commits; the
     journal is checkpointed every 16 MB and cut back to at most 64 MB afterwards)."""
 
+    _STORAGE_SCHEMA = _SCHEMA_VERSION
+    _VALID_TIME_INDEX = _VALID_TIME_INDEX
+
     def __init__(self, path: str | Path, *, clock: Clock | None = None, timeout: float = 30.0) -> None:
         path = Path(path)
         super().__init__(str(path), clock)
@@ -108,16 +109,7 @@ class SQLiteLog(_IndexedLog):
                 if statement.strip():
                     self._conn.execute(statement)
             meta = dict(self._conn.execute("SELECT key, value FROM policytracker_meta").fetchall())
-            if not meta:
-                self._conn.executemany(
-                    "INSERT INTO policytracker_meta (key, value) VALUES (?, ?)",
-                    [("format", STORAGE_FORMAT), ("schema_version", str(_SCHEMA_VERSION))],
-                )
-            else:
-                check_storage_meta(self.target, meta, _SCHEMA_VERSION)
-                if int(meta.get("schema_version", "0")) < 2:
-                    self._migrate_to_2()
-            self._conn.execute(_VALID_TIME_INDEX)
+            self._settle_storage(meta, self._conn.execute)
 
     def _migrate_to_2(self) -> None:
         """Add and fill the valid-time columns: index data derived from the stored events, which are
