@@ -121,13 +121,14 @@ def test_filters_are_answered_through_indexes(path, country, tags):
     assert "INDEX" in plan or "PRIMARY KEY" in plan, plan
 
 
-def test_the_journal_is_checkpointed_every_16_mb_and_cut_back_to_64_mb(path):
+def test_the_journal_is_checkpointed_every_16_mb_and_cut_back_to_64_mb_and_pages_cached_up_to_16_mb(path):
     with pt.open_log(path) as log:
         conn = log._conn
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
         assert conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (4000,)
         assert conn.execute("PRAGMA journal_size_limit").fetchone() == (64 * 1024 * 1024,)
+        assert conn.execute("PRAGMA cache_size").fetchone() == (-16384,)  # KiB: 16 MB
 
 
 def test_a_large_append_leaves_no_journal_larger_than_the_limit(tmp_path, monkeypatch):

@@ -44,6 +44,12 @@ _SQL_VARIABLES = 500
 # 64 MB, so one very large append does not leave a file of its size behind.
 _WAL_AUTOCHECKPOINT_PAGES = 4000
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
+# The page cache, per connection, in KiB (SQLite's default is 2,000). A replay in valid-time order reads
+# the table's pages in nearly, not exactly, their stored order; a cache holding the stretch of the table
+# that the index is pointing into reads each page about once. Fetching the 1,000,000 events of the
+# benchmark log read 2,400 MB of its 570 MB file with 2 MB of cache, 680 MB with 8 MB and 640 MB with
+# 16 MB, and took 2.4 s, 2.1 s and 1.9 s. The cache fills only as pages are read.
+_CACHE_KIB = 16384
 _COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.event_id, r.type, r.countries"
 
 _SCHEMA = """
@@ -74,7 +80,8 @@ CREATE TABLE IF NOT EXISTS record_countries (
 
 class SQLiteLog(_IndexedLog):
     """An ``EventLog`` in one SQLite file (stdlib ``sqlite3``, WAL journal, full synchronous commits; the
-    journal is checkpointed every 16 MB and cut back to at most 64 MB afterwards)."""
+    journal is checkpointed every 16 MB and cut back to at most 64 MB afterwards; up to 16 MB of pages are
+    cached)."""
 
     _STORAGE_SCHEMA = _SCHEMA_VERSION
     _VALID_TIME_INDEX = _VALID_TIME_INDEX
@@ -90,6 +97,7 @@ class SQLiteLog(_IndexedLog):
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT_PAGES}")
             self._conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
+            self._conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             self._create_schema()
         except BaseException:
             self._conn.close()
