@@ -92,6 +92,10 @@ def worker(task: str, store: str, target: str, n: int) -> dict[str, Any]:
             projector.catch_up()
             result["seconds"] = time.perf_counter() - started
             result["correct"] = projector.state == pt.country_states(log)
+    elif task == "floor_append":
+        result["seconds"] = _floor_append(target, n, workload.BATCH)
+    elif task == "floor_replay":
+        result["seconds"] = _floor_replay(target)
     elif task in ("es_app_append", "es_app_replay", "es_append", "es_replay"):
         import es_side
 
@@ -106,6 +110,48 @@ def worker(task: str, store: str, target: str, n: int) -> dict[str, Any]:
         result["seconds"] = time.perf_counter() - started
     result["rss_mb"] = _rss_mb()
     return result
+
+
+def _floor_append(target: str, n: int, batch: int) -> float:
+    """Seconds to store the finished rows of the log *target* again, in batches: each batch takes the
+    write lock, reads the tail, looks its ids up (the idempotency check), writes and commits, as an append
+    does. Nothing is constructed, validated, encoded or hashed: this is what storage alone costs."""
+    from policytracker._log._core import rows_with_countries
+    from policytracker._log.sqlite import SQLiteLog
+
+    with SQLiteLog(target) as source:
+        rows = list(rows_with_countries(source._raw_rows()))
+    folder = tempfile.mkdtemp(prefix="policytracker-floor-")
+    try:
+        with SQLiteLog(Path(folder) / "floor.db") as log:
+            started = time.perf_counter()
+            for start in range(0, n, batch):
+                chunk = rows[start : start + batch]
+                with log._mutex, log._transaction():
+                    log._tail()
+                    log._lookup([row.event_id for row in chunk])
+                    log._write(chunk)
+            return time.perf_counter() - started
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _floor_replay(target: str) -> float:
+    """Seconds to fetch every event of the log *target* in valid-time order and parse its JSON: what a
+    replay costs before any event is built or folded."""
+    from policytracker._log.sqlite import SQLiteLog
+    from policytracker._serialization import _loads
+
+    with SQLiteLog(target) as log:
+        where, params = "type NOT IN (?, ?)", ["event.retracted", "event.corrected"]
+        started = time.perf_counter()
+        key: tuple[Any, ...] | None = None
+        while True:
+            page, key = log._valid_time_page(key, where, params)
+            for row in page:
+                _loads(row[1])
+            if key is None:
+                return time.perf_counter() - started
 
 
 # -- the parent -----
@@ -174,6 +220,11 @@ def main() -> int:
     parser.add_argument(
         "--smoke", action="store_true", help="N = 2,000, one repeat: proves the benchmark works"
     )
+    parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="also time what SQLite storage alone costs at the comparison sizes (see benchmarks/README.md)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--worker", nargs=4, metavar=("TASK", "STORE", "TARGET", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -210,6 +261,12 @@ def main() -> int:
                     as_of = _run("as_of", store, target, n, args.repeat)
                     known_at = _run("known_at", store, target, n, args.repeat)
                     catch_up = _run("catch_up", store, target, n)
+                    floors = {}
+                    if args.floors and store == "sqlite" and es:
+                        floors["floor_append"] = n / _run("floor_append", store, target, n)["seconds"]
+                        floors["floor_replay"] = (
+                            n / _run("floor_replay", store, target, n, args.repeat)["seconds"]
+                        )
                 finally:
                     _drop(target, args.postgres)
                 row = {
@@ -224,6 +281,7 @@ def main() -> int:
                     "catch_up_correct": catch_up["correct"],
                     "replay_peak_rss_mb": replay["rss_mb"],
                     **es,
+                    **floors,
                 }
                 rows.append(row)
                 _print_row(row)
@@ -257,6 +315,13 @@ def _print_row(row: dict[str, Any]) -> None:
             f" ({row['es_app_append']:,.0f}/s, {row['es_app_replay']:,.0f}/s);"
             f" recorder {raw[0]:.1f}x, {raw[1]:.1f}x ({row['es_append']:,.0f}/s, {row['es_replay']:,.0f}/s)"
         )
+    if "floor_append" in row:
+        parts = []
+        for label, kind in (("write", "append"), ("fetch + parse", "replay")):
+            rate = row[f"floor_{kind}"]
+            app, raw = rate / row[f"es_app_{kind}"], rate / row[f"es_{kind}"]
+            parts.append(f"{label} {rate:,.0f}/s (app {app:.1f}x, recorder {raw:.1f}x)")
+        ratios += "\n" + " " * 19 + "storage alone: " + "; ".join(parts)
     print(
         f"{row['store']:<9}{row['n']:>10,}{row['append_per_s']:>10,.0f}/s{row['replay_per_s']:>10,.0f}/s"
         f"{row['replay_s']:>10.2f}{row['as_of_s']:>9.2f}{row['known_at_s']:>11.2f}{row['catch_up_1000_s']:>11.3f}"
