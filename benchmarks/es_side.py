@@ -13,7 +13,19 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, DomainEvent, event
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, Mapper, UUIDAsHex  # type: ignore[attr-defined]
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
-from workload import BATCH
+from workload import BATCH, SOURCES
+
+# The same sources policytracker's events cite, as the JSON objects eventsourcing's transcoder stores as is.
+ES_SOURCES = tuple(
+    [
+        {
+            "publisher": s.publisher,
+            **({"title": s.title} if s.title else {}),
+            **({"published": str(s.published)} if s.published else {}),
+        }
+    ]
+    for s in SOURCES
+)
 
 NAMESPACE = uuid.UUID("2f1a2a60-8c0e-4c55-8d0f-6a6ad0b4e5c1")
 
@@ -26,6 +38,7 @@ class PolicyEvent(DomainEvent):
     occurred: str
     amount: Decimal
     note: str
+    sources: list[dict[str, str]]
 
 
 def _mapper() -> Mapper:
@@ -61,6 +74,7 @@ def append(path: str, raws: list[tuple[Any, ...]]) -> None:
                 occurred=occurred,
                 amount=amount,
                 note=f"#{index}",
+                sources=ES_SOURCES[index % 3],
             )
             stored.append(mapper.to_stored_event(event))
         recorder.insert_events(stored)
@@ -108,7 +122,9 @@ class CountryHistory(Aggregate):
         self.country = country
 
     @event("Recorded")
-    def record(self, kind: str, other: str, occurred: str, amount: Decimal, note: str) -> None:
+    def record(
+        self, kind: str, other: str, occurred: str, amount: Decimal, note: str, sources: list[dict[str, str]]
+    ) -> None:
         pass
 
 
@@ -133,7 +149,14 @@ def app_append(path: str, raws: list[tuple[Any, ...]]) -> None:
             aggregate = aggregates.get(country)
             if aggregate is None:
                 aggregate = aggregates[country] = history(country)
-            aggregate.record(kind=kind, other=other, occurred=occurred, amount=amount, note=f"#{index}")
+            aggregate.record(
+                kind=kind,
+                other=other,
+                occurred=occurred,
+                amount=amount,
+                note=f"#{index}",
+                sources=ES_SOURCES[index % 3],
+            )
             touched[country] = aggregate
         app.save(*touched.values())
 
