@@ -1,6 +1,8 @@
 """The fast lanes decode exactly as the general decoder does, or step aside for it."""
 
+import copy
 import json
+import pickle
 import uuid
 
 import attrs
@@ -78,6 +80,21 @@ def test_a_stored_event_takes_its_lane_and_decodes_as_the_general_path_does(even
         assert attrs.evolve(general, note="changed") == attrs.evolve(decoded, note="changed")
         assert attrs.evolve(general, note="x").event_id == attrs.evolve(decoded, note="x").event_id
     assert general == pt.event_from_dict(obj)
+
+
+@given(events())
+def test_a_read_back_event_evolves_like_the_event_it_was_written_from_after_pickling_or_copying(event):
+    obj = pt.event_to_dict(event)
+    lane = fast_lane(type(event), _source)
+    decoded = [GENERAL(obj), pt.event_from_dict(obj)] + ([lane(obj)] if lane is not None else [])
+    expected = attrs.evolve(event, note="changed").event_id  # re-derived, unless the id was given
+
+    for event_read in decoded:
+        for twin in (event_read, pickle.loads(pickle.dumps(event_read)), copy.copy(event_read)):
+            assert expected == attrs.evolve(twin, note="changed").event_id
+            assert event == twin
+        assert expected == attrs.evolve(copy.deepcopy(event_read), note="changed").event_id
+        assert event.event_id == event_read.event_id  # reading the id never changes it
 
 
 @given(events(), st.data())

@@ -6,7 +6,6 @@ import enum
 import functools
 import re
 import uuid
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -107,31 +106,56 @@ class StoredId:
     """The id of an event read back from storage, given to the event's ``__init__`` by the decoder.
 
     Whether a stored id was derived or given explicitly is only worth knowing when the event is changed
-    with ``attrs.evolve``, so it is decided then, not on every read: the marker keeps a weak reference to
-    the decoded event and, when an evolved copy is made, checks whether the original's content derives
-    its id.
+    with ``attrs.evolve`` (or pickled or copied), so it is decided then, not on every read: the event keeps
+    :data:`FROM_STORAGE` as the id it was given, and reading that back (which ``evolve``, ``pickle`` and
+    ``copy`` do) decides it from the event itself (see :class:`_GivenId`).
     """
 
-    # The fast lanes (``_fastlane``) make these without calling ``__init__`` and set both slots themselves.
-    __slots__ = ("_ref", "event_id")
+    __slots__ = ("event_id",)
 
     def __init__(self, event_id: uuid.UUID) -> None:
         self.event_id = event_id
-        self._ref: weakref.ref[Event] | None = None
-
-    def resolve(self) -> uuid.UUID | None:
-        """None when the original's id is its derived one (an evolved copy re-derives); else the id."""
-        event = self._ref() if self._ref is not None else None
-        if event is None:
-            return self.event_id
-        return None if derive_event_id(event) == self.event_id else self.event_id
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_resolved, (self.resolve(),))
 
 
-def _resolved(value: uuid.UUID | None) -> uuid.UUID | None:
-    return value
+class _FromStorage:
+    """The type of :data:`FROM_STORAGE`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "FROM_STORAGE"
+
+
+#: What an event read back from storage holds as its given id until something asks for it.
+FROM_STORAGE: Any = _FromStorage()
+
+
+class _GivenId:
+    """The ``_given_event_id`` attribute of every event: its slot, read through a check.
+
+    An event read back from storage holds :data:`FROM_STORAGE` there (set without a per-event object, a
+    weak reference or a hash of the content). The first read decides what the event was given: None when
+    its stored id is the one its content derives (an evolved copy then re-derives its own), else the id.
+    The answer is kept in the slot, so the content is hashed at most once per event.
+    """
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: Any) -> None:
+        #: The slot's own member descriptor, which the fast lanes write through directly.
+        self.slot = slot
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self
+        value = self.slot.__get__(instance, owner)
+        if value is FROM_STORAGE:
+            value = None if derive_event_id(instance) == instance.event_id else instance.event_id
+            self.slot.__set__(instance, value)
+        return value
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        self.slot.__set__(instance, value)
 
 
 def _event_id(value: uuid.UUID | str | None) -> uuid.UUID | None:
@@ -286,14 +310,9 @@ class Event:
         given: Any = self._given_event_id
         if given is None:
             event_id = derive_event_id(self)
-        elif type(given) is StoredId:
-            if given._ref is None:  # fresh from storage: this is the stored event itself
-                given._ref = weakref.ref(self)
-                event_id = given.event_id
-            else:  # attrs.evolve of an event read back from storage
-                given = given.resolve()
-                object.__setattr__(self, "_given_event_id", given)
-                event_id = derive_event_id(self) if given is None else given
+        elif type(given) is StoredId:  # read back from storage: decided when first asked (_GivenId)
+            event_id = given.event_id
+            object.__setattr__(self, "_given_event_id", FROM_STORAGE)
         else:
             event_id = given
         object.__setattr__(self, "event_id", event_id)
@@ -307,6 +326,10 @@ class Event:
     def tag(self) -> str:
         """The stable type tag of this event's class."""
         return type(self).__event_tag__
+
+
+# Read the given id through its check (see _GivenId); every event class inherits this one slot.
+Event._given_event_id = _GivenId(vars(Event)["_given_event_id"])  # type: ignore[assignment]
 
 
 @attrs.frozen(kw_only=True)

@@ -28,7 +28,6 @@ import re
 import types
 import typing
 import uuid
-import weakref
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -38,7 +37,7 @@ import attrs
 from policytracker import _events
 from policytracker import _validation as v
 from policytracker._canonical import slot_setter, uuid_from_int
-from policytracker._events import Event, EventCorrected, Source, StoredId
+from policytracker._events import FROM_STORAGE, Event, EventCorrected, Source
 from policytracker.exceptions import PolicyTrackerError
 
 __all__ = ["fast_lane", "memo", "stored_uuid"]
@@ -164,11 +163,10 @@ def fast_lane(cls: type[Event], source: Callable[[Any], Source]) -> Lane | None:
     names: dict[str, Any] = {
         "_MISSING": _MISSING,
         "_new": object.__new__,
-        "_set_given_id": slot_setter(cls, "_given_event_id"),
+        "_set_given_id": vars(Event)["_given_event_id"].slot.__set__,
+        "_FROM_STORAGE": FROM_STORAGE,
         "_set_id": slot_setter(cls, "event_id"),
         "_cls": cls,
-        "_StoredId": StoredId,
-        "_ref": weakref.ref,
         "_uuid": stored_uuid,
         "_Decimal": Decimal,
         "_canonical_decimal": _CANONICAL_DECIMAL.fullmatch,
@@ -229,10 +227,7 @@ def fast_lane(cls: type[Event], source: Callable[[Any], Source]) -> Lane | None:
         *("    " + line for line in checks),
         "    except _Refused:",
         "        return None",
-        "    stored = _new(_StoredId)",  # StoredId(uid), without the call to __init__
-        "    stored.event_id = uid",
-        "    stored._ref = _ref(self)",
-        "    _set_given_id(self, stored)",
+        "    _set_given_id(self, _FROM_STORAGE)",  # as Event.__attrs_post_init__ does for a StoredId
         "    _set_id(self, uid)",
         "    return self",
     ]
