@@ -8,7 +8,8 @@ generated function:
 
 - each present key gets the same shape check as the general decoder, then the field's own converter;
   converters of small domains (countries, assets, dates, enums) are memoised, since they are pure;
-- a canonical decimal string is turned into a ``Decimal`` directly (it is what the converter returns);
+- a canonical decimal string is turned into a ``Decimal`` directly (it is what the converter returns) and
+  memoised too, in one memo for every amount field (amounts recur: ``"7"``, ``"2000"``);
 - each validator is replaced by a cheap sufficient test (an ASCII string is encodable), and called for
   real whenever that test does not pass;
 - the instance is built without the keyword-argument round trip, setting the same slots ``attrs`` would
@@ -100,6 +101,28 @@ def memo(convert: Callable[[Any], Any]) -> tuple[dict[str, Any], Callable[[str],
     return entry
 
 
+#: Canonical, non-zero decimal strings → their ``Decimal``, shared by every amount field of every lane
+#: (what ``to_decimal`` returns for them, whichever field; ``Decimal`` is immutable).
+_DECIMAL_MEMO: dict[str, Decimal] = {}
+
+
+def _decimal_fill(convert: Callable[[Any], Any], zero_allowed: bool) -> Callable[[str], Any]:
+    """The amount converter *convert* for a lane, as a function filling :data:`_DECIMAL_MEMO`: a canonical
+    decimal string is read directly and kept; anything else goes to *convert* (which may refuse it)."""
+    canonical = _CANONICAL_DECIMAL.fullmatch
+    cache = _DECIMAL_MEMO
+
+    def fill(text: str) -> Any:
+        if canonical(text) and (zero_allowed or text != "0"):
+            result = Decimal(text)
+            if result and len(cache) < _MEMO_LIMIT:
+                cache[text] = result
+            return result
+        return convert(text)
+
+    return fill
+
+
 _SOURCE_MEMOS: dict[tuple[Callable[[Any], Any], Callable[[Any], Source]], Callable[[list[Any]], Any]] = {}
 
 
@@ -168,8 +191,6 @@ def fast_lane(cls: type[Event], source: Callable[[Any], Source]) -> Lane | None:
         "_set_id": slot_setter(cls, "event_id"),
         "_cls": cls,
         "_uuid": stored_uuid,
-        "_Decimal": Decimal,
-        "_canonical_decimal": _CANONICAL_DECIMAL.fullmatch,
         "_source": source,
         "_Refused": (PolicyTrackerError, ValueError, TypeError),
     }
@@ -256,9 +277,8 @@ def _convert(x: str, index: int, hint: Any, converter: Any, names: dict[str, Any
         names[f"m{index}"], names[f"c{index}"] = memo(converter)
         shape, value = "str", f"m{index}.get({x}) or c{index}({x})"
     elif converter in _DECIMALS:
-        zero = "" if _DECIMALS[converter] else f" and {x} != '0'"
-        shape = "str"
-        value = f"_Decimal({x}) if _canonical_decimal({x}){zero} else c{index}({x})"
+        names[f"m{index}"], names[f"c{index}"] = _DECIMAL_MEMO, _decimal_fill(converter, _DECIMALS[converter])
+        shape, value = "str", f"m{index}.get({x}) or c{index}({x})"
     elif origin is tuple and args == (Source, Ellipsis) and converter is not None:
         names[f"c{index}"] = _sources_memo(converter, names["_source"])
         shape, value = "list", f"c{index}({x})"
