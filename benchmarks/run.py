@@ -94,8 +94,8 @@ def worker(task: str, store: str, target: str, n: int) -> dict[str, Any]:
             result["correct"] = projector.state == pt.country_states(log)
     elif task == "floor_append":
         result["seconds"] = _floor_append(target, n, workload.BATCH)
-    elif task == "floor_replay":
-        result["seconds"] = _floor_replay(target)
+    elif task in ("floor_replay", "floor_build"):
+        result["seconds"] = _floor_replay(target, build=task == "floor_build")
     elif task in ("es_app_append", "es_app_replay", "es_append", "es_replay"):
         import es_side
 
@@ -136,12 +136,15 @@ def _floor_append(target: str, n: int, batch: int) -> float:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _floor_replay(target: str) -> float:
+def _floor_replay(target: str, build: bool) -> float:
     """Seconds to fetch every event of the log *target* in valid-time order and parse its JSON: what a
-    replay costs before any event is built or folded."""
+    replay costs before any event is built or folded. With *build*, each event object is also made, as
+    cheaply as Python allows and no cheaper than a decoder could: one unrolled function per class creates
+    the instance and sets each slot to the raw JSON value and the id, converting and checking nothing."""
     from policytracker._log.sqlite import SQLiteLog
     from policytracker._serialization import _loads
 
+    builders: dict[str, Any] = {}
     with SQLiteLog(target) as log:
         where, params = "type NOT IN (?, ?)", ["event.retracted", "event.corrected"]
         started = time.perf_counter()
@@ -149,9 +152,43 @@ def _floor_replay(target: str) -> float:
         while True:
             page, key = log._valid_time_page(key, where, params)
             for row in page:
-                _loads(row[1])
+                obj = _loads(row[1])
+                if build:
+                    tag = obj["type"]
+                    builder = builders.get(tag) or builders.setdefault(tag, _bare_builder(tag))
+                    builder(obj)
             if key is None:
                 return time.perf_counter() - started
+
+
+def _bare_builder(tag: str) -> Any:
+    """An unrolled function making an instance of the event class of *tag* from its JSON object without
+    converting or checking anything (so the instance is not a valid event: only the cost counts)."""
+    import attrs
+
+    from policytracker._canonical import slot_setter, uuid_from_int
+    from policytracker._events import FROM_STORAGE, Event, event_class
+
+    cls = event_class(tag)
+    names: dict[str, Any] = {
+        "_new": object.__new__,
+        "_cls": cls,
+        "_uuid": uuid_from_int,
+        "_stored": FROM_STORAGE,
+        "_set_id": slot_setter(cls, "event_id"),
+        "_set_given": vars(Event)["_given_event_id"].slot.__set__,
+    }
+    lines = ["def build(obj):", "    get = obj.get", "    self = _new(_cls)"]
+    for index, field in enumerate(f for f in attrs.fields(cls) if f.init and f.name != "_given_event_id"):
+        names[f"s{index}"] = slot_setter(cls, field.name)
+        lines.append(f"    s{index}(self, get({field.alias!r}))")
+    lines += [
+        "    _set_id(self, _uuid(int(obj['event_id'].replace('-', ''), 16)))",
+        "    _set_given(self, _stored)",
+        "    return self",
+    ]
+    exec("\n".join(lines), names)
+    return names["build"]
 
 
 # -- the parent -----
@@ -264,9 +301,8 @@ def main() -> int:
                     floors = {}
                     if args.floors and store == "sqlite" and es:
                         floors["floor_append"] = n / _run("floor_append", store, target, n)["seconds"]
-                        floors["floor_replay"] = (
-                            n / _run("floor_replay", store, target, n, args.repeat)["seconds"]
-                        )
+                        for kind in ("floor_replay", "floor_build"):
+                            floors[kind] = n / _run(kind, store, target, n, args.repeat)["seconds"]
                 finally:
                     _drop(target, args.postgres)
                 row = {
@@ -317,11 +353,16 @@ def _print_row(row: dict[str, Any]) -> None:
         )
     if "floor_append" in row:
         parts = []
-        for label, kind in (("write", "append"), ("fetch + parse", "replay")):
-            rate = row[f"floor_{kind}"]
+        floors = (
+            ("write", "floor_append", "append"),
+            ("fetch + parse", "floor_replay", "replay"),
+            ("+ bare build", "floor_build", "replay"),
+        )
+        for label, key, kind in floors:
+            rate = row[key]
             app, raw = rate / row[f"es_app_{kind}"], rate / row[f"es_{kind}"]
             parts.append(f"{label} {rate:,.0f}/s (app {app:.1f}x, recorder {raw:.1f}x)")
-        ratios += "\n" + " " * 19 + "storage alone: " + "; ".join(parts)
+        ratios += "\n" + " " * 19 + "floors: " + "; ".join(parts)
     print(
         f"{row['store']:<9}{row['n']:>10,}{row['append_per_s']:>10,.0f}/s{row['replay_per_s']:>10,.0f}/s"
         f"{row['replay_s']:>10.2f}{row['as_of_s']:>9.2f}{row['known_at_s']:>11.2f}{row['catch_up_1000_s']:>11.3f}"
