@@ -1,3 +1,4 @@
+import pickle
 import uuid
 from decimal import Decimal
 
@@ -174,6 +175,28 @@ def test_users_register_their_own_event_types():
     assert ("RU",) == event.countries
     assert "test.sanctions_evaded" == event.tag
     assert event == pt.event_from_json(pt.event_to_json(event))
+
+
+@pt.event_type("test.funds_frozen")
+@attrs.frozen(kw_only=True)
+class FundsFrozen(pt.CountryEvent):
+    """A user's own event class (at module level, so that pickle can find it)."""
+
+    amount: int
+
+
+def test_users_event_read_back_evolves_and_pickles_like_the_original():
+    derived = FundsFrozen(occurred="2024", country="RU", amount=1)
+    given = FundsFrozen(occurred="2024", country="RU", amount=1, event_id=uuid.UUID(int=9))
+
+    for event in (derived, given):
+        read_back = pt.event_from_json(pt.event_to_json(event))
+        for twin in (read_back, pickle.loads(pickle.dumps(read_back))):
+            assert event == twin
+            assert attrs.evolve(event, amount=2).event_id == attrs.evolve(twin, amount=2).event_id
+    assert FundsFrozen(occurred="2024", country="RU", amount=2).event_id == (
+        attrs.evolve(pt.event_from_json(pt.event_to_json(derived)), amount=2).event_id
+    )
 
 
 def test_a_tag_cannot_be_taken_twice():
