@@ -307,12 +307,12 @@ class Event:
                 f"{type(self).__name__} is not a registered event type: decorate it with "
                 "@policytracker.event_type('your.tag')"
             )
-        given: Any = self._given_event_id
+        given: Any = _read_given(self)  # the slot itself: nothing is decided while constructing
         if given is None:
             event_id = derive_event_id(self)
         elif type(given) is StoredId:  # read back from storage: decided when first asked (_GivenId)
             event_id = given.event_id
-            object.__setattr__(self, "_given_event_id", FROM_STORAGE)
+            _write_given(self, FROM_STORAGE)
         else:
             event_id = given
         object.__setattr__(self, "event_id", event_id)
@@ -328,8 +328,11 @@ class Event:
         return type(self).__event_tag__
 
 
-# Read the given id through its check (see _GivenId); every event class inherits this one slot.
+# Read the given id through its check (see _GivenId); every event class inherits this one slot. The
+# event's own __attrs_post_init__ reads and writes the slot directly.
 Event._given_event_id = _GivenId(vars(Event)["_given_event_id"])  # type: ignore[assignment]
+_read_given: Callable[[Event], Any] = vars(Event)["_given_event_id"].slot.__get__
+_write_given: Callable[[Event, Any], None] = vars(Event)["_given_event_id"].slot.__set__
 
 
 @attrs.frozen(kw_only=True)
