@@ -167,7 +167,7 @@ def _bare_builder(tag: str) -> Any:
     import attrs
 
     from policytracker._canonical import slot_setter, uuid_from_int
-    from policytracker._events import FROM_STORAGE, Event, event_class
+    from policytracker._events import FROM_STORAGE, event_class, write_given_id
 
     cls = event_class(tag)
     names: dict[str, Any] = {
@@ -176,7 +176,7 @@ def _bare_builder(tag: str) -> Any:
         "_uuid": uuid_from_int,
         "_stored": FROM_STORAGE,
         "_set_id": slot_setter(cls, "event_id"),
-        "_set_given": vars(Event)["_given_event_id"].slot.__set__,
+        "_set_given": write_given_id,
     }
     lines = ["def build(obj):", "    get = obj.get", "    self = _new(_cls)"]
     for index, field in enumerate(f for f in attrs.fields(cls) if f.init and f.name != "_given_event_id"):

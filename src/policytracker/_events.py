@@ -312,7 +312,7 @@ class Event:
             event_id = derive_event_id(self)
         elif type(given) is StoredId:  # read back from storage: decided when first asked (_GivenId)
             event_id = given.event_id
-            _write_given(self, FROM_STORAGE)
+            write_given_id(self, FROM_STORAGE)
         else:
             event_id = given
         object.__setattr__(self, "event_id", event_id)
@@ -330,9 +330,11 @@ class Event:
 
 # Read the given id through its check (see _GivenId); every event class inherits this one slot. The
 # event's own __attrs_post_init__ reads and writes the slot directly.
-Event._given_event_id = _GivenId(vars(Event)["_given_event_id"])  # type: ignore[assignment]
-_read_given: Callable[[Event], Any] = vars(Event)["_given_event_id"].slot.__get__
-_write_given: Callable[[Event, Any], None] = vars(Event)["_given_event_id"].slot.__set__
+_GIVEN_SLOT = vars(Event)["_given_event_id"]
+Event._given_event_id = _GivenId(_GIVEN_SLOT)  # type: ignore[assignment]
+_read_given: Callable[[Event], Any] = _GIVEN_SLOT.__get__
+#: Sets an event's given-id slot itself, past the check (the fast lanes set ``FROM_STORAGE`` with it).
+write_given_id: Callable[[Event, Any], None] = _GIVEN_SLOT.__set__
 
 
 @attrs.frozen(kw_only=True)

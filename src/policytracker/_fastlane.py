@@ -38,7 +38,7 @@ import attrs
 from policytracker import _events
 from policytracker import _validation as v
 from policytracker._canonical import slot_setter, uuid_from_int
-from policytracker._events import FROM_STORAGE, Event, EventCorrected, Source
+from policytracker._events import FROM_STORAGE, Event, EventCorrected, Source, write_given_id
 from policytracker.exceptions import PolicyTrackerError
 
 __all__ = ["fast_lane", "memo", "stored_uuid"]
@@ -186,7 +186,7 @@ def fast_lane(cls: type[Event], source: Callable[[Any], Source]) -> Lane | None:
     names: dict[str, Any] = {
         "_MISSING": _MISSING,
         "_new": object.__new__,
-        "_set_given_id": vars(Event)["_given_event_id"].slot.__set__,
+        "_set_given_id": write_given_id,
         "_FROM_STORAGE": FROM_STORAGE,
         "_set_id": slot_setter(cls, "event_id"),
         "_cls": cls,
