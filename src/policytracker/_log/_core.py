@@ -45,7 +45,12 @@ __all__ = [
     "AppendResult",
     "Clock",
     "EventLog",
+    "EventReader",
     "Recorded",
+    "Repairable",
+    "Subscribable",
+    "TornTail",
+    "ValidTimeReader",
     "VerifyReport",
     "chain_digest",
     "record_json",
@@ -216,6 +221,56 @@ class EventLog(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+@runtime_checkable
+class ValidTimeReader(Protocol):
+    """A store that hands over its standalone events in valid-time order, streaming (projections use it to
+    fold without sorting the log in memory)."""
+
+    def valid_time_events(
+        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
+    ) -> Iterator[Event]:
+        """The standalone events (no retractions or corrections) in valid-time order: those recorded at or
+        before *known_at* and whose last day (a proleptic Gregorian ordinal) is on or before *last_day*."""
+        ...
+
+
+@runtime_checkable
+class EventReader(Protocol):
+    """A store that hands over bare events in position order, without their ``Recorded`` wrapping."""
+
+    def read_events(self, *, after: int = 0) -> Iterator[Event]:
+        """The stored events after position *after*, in position order."""
+        ...
+
+
+@runtime_checkable
+class Subscribable(Protocol):
+    """A store that pushes new records to readers as they are committed."""
+
+    def subscribe(self, *, after: int = 0, timeout: float | None = None) -> Iterator[Recorded]:
+        """Every record after *after*, waiting for new ones; stops after *timeout* quiet seconds."""
+        ...
+
+
+@runtime_checkable
+class Repairable(Protocol):
+    """A store in which a crash can leave a torn final write, and which can remove it on request."""
+
+    def repair(self) -> TornTail | None:
+        """Remove a torn final write and say what was removed (None: there was nothing to remove)."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class TornTail:
+    """An incomplete final write: its 1-based ``line`` number, its ``size`` in bytes and (the start of) its
+    ``text``."""
+
+    line: int
+    size: int
+    text: str
 
 
 class _BaseLog(abc.ABC):

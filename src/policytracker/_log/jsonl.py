@@ -24,8 +24,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import attrs
-
 from policytracker import _events
 from policytracker._canonical import canonical_json
 from policytracker._events import (
@@ -40,7 +38,7 @@ from policytracker._events import (
     valid_time_columns,
 )
 from policytracker._fastlane import memo, stored_uuid
-from policytracker._log._core import _UNPARSED, Clock, VerifyReport, _BaseLog, _Row, check_folder
+from policytracker._log._core import _UNPARSED, Clock, TornTail, VerifyReport, _BaseLog, _Row, check_folder
 from policytracker._serialization import _loads, event_from_dict, format_timestamp
 from policytracker.exceptions import IntegrityError, PolicyTrackerError, SerializationError
 
@@ -48,16 +46,6 @@ __all__ = ["JSONLinesLog", "TornTail"]
 
 _KEYS = frozenset({"digest", "event", "position", "recorded_at"})
 _CHUNK = 8 * 1024 * 1024  # bytes read at a time when indexing
-
-
-@attrs.frozen(kw_only=True)
-class TornTail:
-    """An incomplete final line: its 1-based ``line`` number, its ``size`` in bytes and (the start of) its
-    ``text``."""
-
-    line: int
-    size: int
-    text: str
 
 
 class JSONLinesLog(_BaseLog):
