@@ -116,11 +116,11 @@ def _floor_append(target: str, n: int, batch: int) -> float:
     """Seconds to store the finished rows of the log *target* again, in batches: each batch takes the
     write lock, reads the tail, looks its ids up (the idempotency check), writes and commits, as an append
     does. Nothing is constructed, validated, encoded or hashed: this is what storage alone costs."""
-    from policytracker._log._core import rows_with_countries
+    from policytracker._log._core import records_to_copy
     from policytracker._log.sqlite import SQLiteLog
 
     with SQLiteLog(target) as source:
-        rows = list(rows_with_countries(source._raw_rows()))
+        rows = list(records_to_copy(source._raw_rows()))
     folder = tempfile.mkdtemp(prefix="policytracker-floor-")
     try:
         with SQLiteLog(Path(folder) / "floor.db") as log:
@@ -129,7 +129,7 @@ def _floor_append(target: str, n: int, batch: int) -> float:
                 chunk = rows[start : start + batch]
                 with log._mutex, log._transaction():
                     log._tail()
-                    log._lookup([row.event_id for row in chunk])
+                    log._lookup([row.entry.event_id for row in chunk])
                     log._write(chunk)
             return time.perf_counter() - started
     finally:
@@ -141,8 +141,8 @@ def _floor_replay(target: str, build: bool) -> float:
     replay costs before any event is built or folded. With *build*, each event object is also made, as
     cheaply as Python allows and no cheaper than a decoder could: one unrolled function per class creates
     the instance and sets each slot to the raw JSON value and the id, converting and checking nothing."""
+    from policytracker._canonical import loads
     from policytracker._log.sqlite import SQLiteLog
-    from policytracker._serialization import _loads
 
     builders: dict[str, Any] = {}
     with SQLiteLog(target) as log:
@@ -152,7 +152,7 @@ def _floor_replay(target: str, build: bool) -> float:
         while True:
             page, key = log._valid_time_page(key, where, params)
             for row in page:
-                obj = _loads(row[1])
+                obj = loads(row[1])
                 if build:
                     tag = obj["type"]
                     builder = builders.get(tag) or builders.setdefault(tag, _bare_builder(tag))
@@ -166,27 +166,30 @@ def _bare_builder(tag: str) -> Any:
     converting or checking anything (so the instance is not a valid event: only the cost counts)."""
     import attrs
 
-    from policytracker._canonical import slot_setter, uuid_from_int
-    from policytracker._events import FROM_STORAGE, event_class, write_given_id
+    from policytracker._canonical import read_uuid
+    from policytracker._codec import FROM_STORAGE
+    from policytracker._events import event_class
 
     cls = event_class(tag)
+
+    def slot(name: str) -> Any:  # the member descriptor holding *name*, set past any wrapper
+        owner = next(klass for klass in cls.__mro__ if name in vars(klass))
+        found = vars(owner)[name]
+        return getattr(found, "slot", found).__set__
+
     names: dict[str, Any] = {
         "_new": object.__new__,
         "_cls": cls,
-        "_uuid": uuid_from_int,
+        "_uuid": read_uuid,
         "_stored": FROM_STORAGE,
-        "_set_id": slot_setter(cls, "event_id"),
-        "_set_given": write_given_id,
+        "_set_id": slot("event_id"),
+        "_set_given": slot("_given_event_id"),
     }
     lines = ["def build(obj):", "    get = obj.get", "    self = _new(_cls)"]
     for index, field in enumerate(f for f in attrs.fields(cls) if f.init and f.name != "_given_event_id"):
-        names[f"s{index}"] = slot_setter(cls, field.name)
+        names[f"s{index}"] = slot(field.name)
         lines.append(f"    s{index}(self, get({field.alias!r}))")
-    lines += [
-        "    _set_id(self, _uuid(int(obj['event_id'].replace('-', ''), 16)))",
-        "    _set_given(self, _stored)",
-        "    return self",
-    ]
+    lines += ["    _set_id(self, _uuid(obj['event_id']))", "    _set_given(self, _stored)", "    return self"]
     exec("\n".join(lines), names)
     return names["build"]
 

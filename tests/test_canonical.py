@@ -6,21 +6,20 @@ import subprocess
 import sys
 import uuid
 
-import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import policytracker as pt
 from policytracker._canonical import (
-    _ORJSON,
     EVENT_ID_NAMESPACE,
+    USING_ORJSON,
     canonical_json,
-    encode_event,
-    slot_setter,
+    read_uuid,
     stdlib_canonical_json,
     uuid5,
 )
+from policytracker._codec import encode_event
 from policytracker.testing import events
 
 json_values = st.recursive(
@@ -30,7 +29,7 @@ json_values = st.recursive(
 )
 
 
-@pytest.mark.skipif(not _ORJSON, reason="orjson (the fast extra) is not installed")
+@pytest.mark.skipif(not USING_ORJSON, reason="orjson (the fast extra) is not installed")
 @given(events())
 def test_orjson_and_the_stdlib_write_the_same_events(event):
     obj = encode_event(event)
@@ -38,7 +37,7 @@ def test_orjson_and_the_stdlib_write_the_same_events(event):
     assert stdlib_canonical_json(obj) == canonical_json(obj)
 
 
-@pytest.mark.skipif(not _ORJSON, reason="orjson (the fast extra) is not installed")
+@pytest.mark.skipif(not USING_ORJSON, reason="orjson (the fast extra) is not installed")
 @given(json_values.filter(lambda v: "\\ud800" not in repr(v)))
 def test_orjson_and_the_stdlib_write_the_same_json(value):
     try:
@@ -75,8 +74,8 @@ def test_an_event_with_a_lone_surrogate_is_refused_naming_the_field(field, field
 def test_the_library_works_without_orjson():
     script = (
         "import policytracker as pt\n"
-        "from policytracker._canonical import _ORJSON\n"
-        "assert not _ORJSON\n"
+        "from policytracker._canonical import USING_ORJSON\n"
+        "assert not USING_ORJSON\n"
         "e = pt.ReservePurchase(occurred='2025-06', country='SV', amount=7)\n"
         "assert pt.event_from_json(pt.event_to_json(e)) == e\n"
         "print(e.event_id)\n"
@@ -107,17 +106,27 @@ def test_the_fast_uuid5_is_the_stdlib_uuid5_in_every_respect(name):
     assert expected == copy.deepcopy(derived)
 
 
-def test_slot_setter_sets_a_frozen_slotted_attribute_and_falls_back_without_a_slot():
-    @attrs.frozen
-    class Slotted:
-        value: int = 0
+uuid_texts = st.one_of(
+    st.uuids().map(str),
+    st.uuids().map(lambda u: u.hex.upper()),
+    st.uuids().map(lambda u: f"{{{u}}}"),
+    st.uuids().map(lambda u: f"urn:uuid:{u}"),
+    st.text(alphabet="0123456789abcdefABCDEF-+_ {}:urnid", min_size=30, max_size=45),
+)
 
-    @attrs.frozen(slots=False)
-    class Plain:
-        value: int = 0
 
-    slotted, plain = Slotted(), Plain()
-    slot_setter(Slotted, "value")(slotted, 5)
-    slot_setter(Plain, "value")(plain, 6)
-    assert (slotted.value, plain.value) == (5, 6)
-    assert type(slot_setter(Slotted, "value")).__name__ == "method-wrapper"  # the slot's own __set__
+@given(uuid_texts)
+def test_stored_ids_are_read_exactly_as_uuid_reads_them(text):
+    try:
+        expected = uuid.UUID(text)
+    except ValueError:
+        expected = None
+
+    assert expected == read_uuid(text)
+    if expected is not None:
+        assert (expected.int, expected.is_safe) == (read_uuid(text).int, read_uuid(text).is_safe)
+
+
+@pytest.mark.parametrize("value", [None, 7, b"12345678123456781234567812345678", ["x"]])
+def test_a_stored_id_that_is_not_a_string_is_not_read(value):
+    assert None is read_uuid(value)

@@ -111,7 +111,7 @@ def test_a_damaged_jsonl_line_is_named_by_a_streamed_replay(tmp_path):
     lines = path.read_text().splitlines(keepends=True)
     lines[1] = lines[1].replace('"occurred":"2025-03"', '"occurred":"2025-13"')
     path.write_text("".join(lines))
-    with pt.open_log(path) as log, pytest.raises(pt.SerializationError, match=r"position 2.*occurred"):
+    with pytest.raises(pt.SerializationError, match=r"line 2.*occurred"), pt.open_log(path) as log:
         pt.country_states(log)
 
 

@@ -14,7 +14,7 @@ import pendulum
 
 from policytracker.exceptions import ValidationError
 
-__all__ = ["FuzzyDate", "Precision", "as_of_date"]
+__all__ = ["FuzzyDate", "Precision", "as_of_date", "day_ordinals"]
 
 _EDTF = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
@@ -189,6 +189,11 @@ def _parse(text: str) -> FuzzyDate:
         return FuzzyDate(year=year, month=month, day=day)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ValidationError(f"{text!r} is not a real calendar date: {exc}") from None
+
+
+def day_ordinals(date: FuzzyDate) -> tuple[int, int]:
+    """The proleptic Gregorian ordinals of *date*'s first and last day: its place in the valid-time order."""
+    return date._order
 
 
 def as_of_date(value: FuzzyDate | str | _dt.date, *, field: str = "as_of") -> pendulum.Date:

@@ -14,7 +14,14 @@ from typing import Any, ClassVar, TypeVar, cast
 import attrs
 
 from policytracker import _validation as v
-from policytracker._canonical import derive_event_id
+from policytracker._codec import (
+    CLASSES,
+    UPCASTERS,
+    Upcaster,
+    defer_given_id,
+    derive_event_id,
+    valid_time_columns,
+)
 from policytracker._dates import FuzzyDate
 from policytracker.exceptions import ValidationError
 
@@ -51,8 +58,6 @@ __all__ = [
     "valid_time_columns",
 ]
 
-#: An upcaster turns the fields of a stored event of version ``n`` into those of version ``n + 1``.
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 _TAG = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
 _RESERVED_FIELDS = frozenset({"type", "version"})
@@ -102,66 +107,8 @@ def _sources(value: Iterable[Source]) -> tuple[Source, ...]:
     return items
 
 
-class StoredId:
-    """The id of an event read back from storage, given to the event's ``__init__`` by the decoder.
-
-    Whether a stored id was derived or given explicitly is only worth knowing when the event is changed
-    with ``attrs.evolve`` (or pickled or copied), so it is decided then, not on every read: the event keeps
-    :data:`FROM_STORAGE` as the id it was given, and reading that back (which ``evolve``, ``pickle`` and
-    ``copy`` do) decides it from the event itself (see :class:`_GivenId`).
-    """
-
-    __slots__ = ("event_id",)
-
-    def __init__(self, event_id: uuid.UUID) -> None:
-        self.event_id = event_id
-
-
-class _FromStorage:
-    """The type of :data:`FROM_STORAGE`."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "FROM_STORAGE"
-
-
-#: What an event read back from storage holds as its given id until something asks for it.
-FROM_STORAGE: Any = _FromStorage()
-
-
-class _GivenId:
-    """The ``_given_event_id`` attribute of every event: its slot, read through a check.
-
-    An event read back from storage holds :data:`FROM_STORAGE` there (set without a per-event object, a
-    weak reference or a hash of the content). The first read decides what the event was given: None when
-    its stored id is the one its content derives (an evolved copy then re-derives its own), else the id.
-    The answer is kept in the slot, so the content is hashed at most once per event.
-    """
-
-    __slots__ = ("slot",)
-
-    def __init__(self, slot: Any) -> None:
-        #: The slot's own member descriptor, which the fast lanes write through directly.
-        self.slot = slot
-
-    def __get__(self, instance: Any, owner: Any = None) -> Any:
-        if instance is None:
-            return self
-        value = self.slot.__get__(instance, owner)
-        if value is FROM_STORAGE:
-            value = None if derive_event_id(instance) == instance.event_id else instance.event_id
-            self.slot.__set__(instance, value)
-        return value
-
-    def __set__(self, instance: Any, value: Any) -> None:
-        self.slot.__set__(instance, value)
-
-
 def _event_id(value: uuid.UUID | str | None) -> uuid.UUID | None:
-    if value is None or type(cast(Any, value)) is StoredId:
-        return cast(uuid.UUID | None, value)
-    return v.to_uuid(value, field="event_id")
+    return None if value is None else v.to_uuid(value, field="event_id")
 
 
 def _target(value: uuid.UUID | str) -> uuid.UUID:
@@ -290,6 +237,10 @@ class Event:
 
     __event_tag__: ClassVar[str]
     __event_version__: ClassVar[int]
+    #: Where the event sorts among events of the same dates (the third part of the valid-time order).
+    __valid_time_rank__: ClassVar[int] = 0
+    #: Whether the event amends another (``target``): retractions and corrections.
+    __amends__: ClassVar[bool] = False
 
     occurred: FuzzyDate = attrs.field(converter=_occurred)
     sources: tuple[Source, ...] = attrs.field(default=(), converter=_sources)
@@ -307,15 +258,8 @@ class Event:
                 f"{type(self).__name__} is not a registered event type: decorate it with "
                 "@policytracker.event_type('your.tag')"
             )
-        given: Any = _read_given(self)  # the slot itself: nothing is decided while constructing
-        if given is None:
-            event_id = derive_event_id(self)
-        elif type(given) is StoredId:  # read back from storage: decided when first asked (_GivenId)
-            event_id = given.event_id
-            write_given_id(self, FROM_STORAGE)
-        else:
-            event_id = given
-        object.__setattr__(self, "event_id", event_id)
+        given = self._given_event_id
+        object.__setattr__(self, "event_id", derive_event_id(self) if given is None else given)
 
     @property
     def countries(self) -> tuple[str, ...]:
@@ -328,13 +272,8 @@ class Event:
         return type(self).__event_tag__
 
 
-# Read the given id through its check (see _GivenId); every event class inherits this one slot. The
-# event's own __attrs_post_init__ reads and writes the slot directly.
-_GIVEN_SLOT = vars(Event)["_given_event_id"]
-Event._given_event_id = _GivenId(_GIVEN_SLOT)  # type: ignore[assignment]
-_read_given: Callable[[Event], Any] = _GIVEN_SLOT.__get__
-#: Sets an event's given-id slot itself, past the check (the fast lanes set ``FROM_STORAGE`` with it).
-write_given_id: Callable[[Event, Any], None] = _GIVEN_SLOT.__set__
+# An event read back from a log decides whether its stored id was given only when asked (see the codec).
+defer_given_id(Event)
 
 
 @attrs.frozen(kw_only=True)
@@ -351,8 +290,6 @@ class CountryEvent(Event):
 # --- registry ---------------------------------------------------------------------------------------
 
 _CLASSES: dict[type[Event], str] = {}
-_BY_TAG: dict[str, type[Event]] = {}
-_UPCASTERS: dict[str, Mapping[int, Upcaster]] = {}
 
 E = TypeVar("E", bound=type[Event])
 
@@ -393,15 +330,15 @@ def event_type(
         clash = _RESERVED_FIELDS.intersection(field.name for field in attrs.fields(cls))
         if clash:
             raise ValueError(f"event type {tag!r}: field names {sorted(clash)} are reserved")
-        owner = _BY_TAG.get(tag)
+        owner = CLASSES.get(tag)
         if owner is not None and owner is not cls:
             raise ValueError(f"event type tag {tag!r} is already registered to {owner.__qualname__}")
         cls.__event_tag__ = tag
         cls.__event_version__ = version
         _wrap_init(cls)
         _CLASSES[cls] = tag
-        _BY_TAG[tag] = cls
-        _UPCASTERS[tag] = MappingProxyType(steps)
+        CLASSES[tag] = cls
+        UPCASTERS[tag] = MappingProxyType(steps)
         return cls
 
     return register
@@ -431,20 +368,20 @@ def event_class(tag: str) -> type[Event]:
         LookupError: no class is registered under *tag* (``KeyError`` is avoided on purpose: the message
             names the tag and lists the known ones).
     """
-    cls = _BY_TAG.get(tag)
+    cls = CLASSES.get(tag)
     if cls is None:
-        raise LookupError(f"unknown event type tag {tag!r}; known tags: {', '.join(sorted(_BY_TAG))}")
-    return cls
+        raise LookupError(f"unknown event type tag {tag!r}; known tags: {', '.join(sorted(CLASSES))}")
+    return cast(type[Event], cls)
 
 
 def registered_event_types() -> Mapping[str, type[Event]]:
     """A read-only view of every registered tag and its class."""
-    return MappingProxyType(_BY_TAG)
+    return cast(Mapping[str, type[Event]], MappingProxyType(CLASSES))
 
 
 def upcasters_for(tag: str) -> Mapping[int, Upcaster]:
     """The upcasters registered with *tag* (version ``n`` → function to ``n + 1``)."""
-    return _UPCASTERS.get(tag, MappingProxyType({}))
+    return UPCASTERS.get(tag, MappingProxyType({}))
 
 
 # --- built-in event types ----------------------------------------------------------------------------
@@ -483,6 +420,9 @@ class ReserveSale(CountryEvent):
 @attrs.frozen(kw_only=True)
 class HoldingsReported(CountryEvent):
     """A snapshot of a government's holdings of an asset (``amount`` >= 0), never a delta."""
+
+    # The end-of-day snapshot: it sorts after the purchases and sales of its dates.
+    __valid_time_rank__: ClassVar[int] = 1
 
     asset: str = attrs.field(default="BTC", converter=_asset)
     amount: Decimal = attrs.field(converter=_reported_amount)
@@ -628,6 +568,8 @@ class EventRetracted(Event):
     Its ``countries`` are those of its target, which only the log knows; here they are empty.
     """
 
+    __amends__: ClassVar[bool] = True
+
     target: uuid.UUID = attrs.field(converter=_target)
     reason: str = attrs.field(default="", validator=v.text)
 
@@ -637,6 +579,8 @@ class EventRetracted(Event):
 class EventCorrected(Event):
     """An earlier event (``target``) is replaced by ``replacement`` (a standalone event)."""
 
+    __amends__: ClassVar[bool] = True
+
     target: uuid.UUID = attrs.field(converter=_target)
     replacement: Event = attrs.field(validator=_standalone)
 
@@ -645,9 +589,5 @@ class EventCorrected(Event):
         return self.replacement.countries
 
 
-def valid_time_columns(event: Event) -> tuple[int, int, int]:
-    """The first three parts of the valid-time order: the ordinals of the earliest and latest day, and the
-    rank (a holdings report is the end-of-day snapshot, so it ranks after purchases and sales). The
-    event id breaks the remaining ties."""
-    earliest, latest = event.occurred._order
-    return earliest, latest, 1 if type(event) is HoldingsReported else 0
+#: The type tags of the events that amend others: retractions and corrections.
+AMENDMENT_TAGS = frozenset({EventRetracted.__event_tag__, EventCorrected.__event_tag__})

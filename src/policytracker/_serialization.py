@@ -1,10 +1,8 @@
-"""Serialisation: a private cattrs converter with strict hooks, tagged by the stable event type tag.
+"""Serialisation for users: the event functions of the public API, record timestamps, and
+``make_converter()``, a strict cattrs converter for policytracker's types.
 
-The stored form of an event is its canonical JSON object (see ``_canonical``): ``type`` tag, ``version``,
-``event_id`` and the fields not at their default. Decoding is strict (no coercion of ``1`` to ``"1"`` or of
-``"false"`` to ``True``), upcasts old schema versions in memory through the registered upcasters, and turns
-every failure into a :class:`~policytracker.exceptions.SerializationError` naming the tag, the field and,
-when the caller knows them, the line or log position.
+The stored form of an event, and its one encoder and decoder, belong to the codec (``_codec``); this
+module only names them for users.
 """
 
 from __future__ import annotations
@@ -12,30 +10,20 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 import functools
-import json
 import re
-import types
-import typing
 import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, get_args, get_origin
 
-import attrs
 import cattrs
-
-try:
-    import orjson
-except ImportError:  # pragma: no cover - without the fast extra
-    orjson = None  # type: ignore[assignment]
 import pendulum
 from cattrs.gen import make_dict_structure_fn
 
-from policytracker._canonical import _ORJSON, canonical_json, encode_event, encode_value
+from policytracker._codec import CLASSES, decode_event, decode_text, encode_event, encode_value, event_text
 from policytracker._dates import FuzzyDate
-from policytracker._events import Event, Source, StoredId, event_class, upcasters_for
-from policytracker._fastlane import Lane, fast_lane
-from policytracker.exceptions import PolicyTrackerError, SerializationError, ValidationError
+from policytracker._events import Event, Source
+from policytracker.exceptions import PolicyTrackerError, SerializationError
 
 __all__ = [
     "event_from_dict",
@@ -236,7 +224,9 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook(
         Source, make_dict_structure_fn(Source, converter, _cattrs_forbid_extra_keys=True)
     )
-    converter.register_structure_hook_func(lambda t: isinstance(t, type) and issubclass(t, Event), _STRUCTURE)
+    converter.register_structure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, Event), _structure_event
+    )
 
     converter.register_unstructure_hook_func(
         lambda t: isinstance(t, type) and issubclass(t, Event), encode_event
@@ -250,217 +240,16 @@ def make_converter() -> cattrs.Converter:
     return converter
 
 
-_Check = Callable[[Any], Any]
-_SOURCES: dict[tuple[tuple[str, Any], ...], Source] = {}
-
-
-class _Plan:
-    """How to decode one event class, generated once: per JSON key, the init argument and a strict check
-    of the JSON value's shape (the event class's own converters then validate the value itself)."""
-
-    __slots__ = ("checks", "cls", "required")
-
-    def __init__(self, cls: type[Event], structure: _EventStructurer) -> None:
-        self.cls = cls
-        hints = typing.get_type_hints(cls)
-        self.checks: dict[str, _Check] = {}
-        self.required: list[str] = []
-        for field in attrs.fields(cls):
-            if not field.init or field.alias == "event_id":
-                continue
-            self.checks[field.alias] = _check_for(hints[field.name], structure)
-            if field.default is attrs.NOTHING:
-                self.required.append(field.alias)
-
-
-def _check_for(hint: Any, structure: _EventStructurer) -> _Check:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType) and type(None) in args and len(args) == 2:
-        inner = _check_for(next(arg for arg in args if arg is not type(None)), structure)
-        return lambda value: None if value is None else inner(value)
-    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        item = _check_for(args[0], structure)
-
-        def items(value: Any) -> Any:
-            if type(value) is not list:
-                raise _FieldError(f"expected a list, got {_short(value)}")
-            return [item(entry) for entry in value]
-
-        return items
-    if hint is Source:
-        return _source
-    if isinstance(hint, type) and issubclass(hint, Event):
-        return lambda value: structure(value, hint)
-    if hint is bool:
-        return lambda value: _bool(value, bool)
-    if hint is int:
-        return lambda value: _int(value, int)
-    if hint is Decimal:
-        return _decimal_text
-    if hint in (str, FuzzyDate, uuid.UUID) or (isinstance(hint, type) and issubclass(hint, enum.Enum)):
-        return _text  # the event class's converter parses and validates the text
-    raise TypeError(f"no decoder for fields of type {hint!r}")
-
-
-def _text(value: Any) -> str:
-    if type(value) is not str:
-        raise _FieldError(f"expected a string, got {_short(value)}")
-    return value
-
-
-def _decimal_text(value: Any) -> str:
-    if type(value) is not str:
-        raise _FieldError(f'expected a decimal number as a string such as "6238", got {_short(value)}')
-    return value
-
-
-def _source(value: Any) -> Source:
-    """A ``Source`` from its object; equal sources are decoded once and shared (they repeat a lot)."""
-    if type(value) is not dict:
-        raise _FieldError(f"expected a source object, got {_short(value)}")
-    key = tuple(value.items())  # canonical JSON is key-sorted already; other orders just miss the cache
-    try:
-        found = _SOURCES.get(key)
-    except TypeError:  # an unhashable value: let the checks below say what is wrong
-        found = None
-    if found is not None:
-        return found
-    unknown = set(value) - {"publisher", "url", "title", "published"}
-    if unknown:
-        raise _FieldError(f"unknown source fields {sorted(unknown)}")
-    if "publisher" not in value:
-        raise _FieldError("source publisher: required field missing")
-    for name, item in value.items():
-        if type(item) is not str:
-            raise _FieldError(f"source {name}: expected a string, got {_short(item)}")
-    source = Source(**value)
-    if len(_SOURCES) < 65536:
-        _SOURCES[key] = source
-    return source
-
-
-class _EventStructurer:
-    """Decode a tagged event object: tag lookup, version check, upcasting, then the class's plan."""
-
-    def __init__(self, *, lanes: bool = True) -> None:
-        # lanes=False: the general path only (the reference the fast lanes are tested against).
-        self._plans: dict[type[Event], _Plan] = {}
-        self._lanes: dict[type[Event], Lane | None] = {}
-        self._use_lanes = lanes
-
-    def __call__(self, obj: Any, expected: Any = Event) -> Event:
-        if type(obj) is not dict:
-            raise SerializationError(f"expected an event object, got {_short(obj)}")
-        tag = obj.get("type")
-        if type(tag) is not str:
-            raise SerializationError(f"event object has no string 'type' tag: {_short(obj)}")
-        try:
-            cls = event_class(tag)
-        except LookupError as exc:
-            raise SerializationError(str(exc), tag=tag) from None
-        if expected is not Event and isinstance(expected, type) and not issubclass(cls, expected):
-            raise SerializationError(f"expected a {expected.__name__}, got an event of type {tag!r}", tag=tag)
-        version = obj.get("version")
-        if version == cls.__event_version__:
-            try:
-                lane = self._lanes[cls]
-            except KeyError:
-                lane = self._lanes[cls] = fast_lane(cls, _source) if self._use_lanes else None
-                if lane is not None:
-                    _TAG_LANES[tag] = (cls.__event_version__, lane)
-            if lane is not None:
-                event = lane(obj)
-                if event is not None:
-                    return event
-            fields = obj
-        else:
-            fields = _upcast(cls, tag, obj)
-        plan = self._plans.get(cls)
-        if plan is None:
-            plan = self._plans[cls] = _Plan(cls, self)
-        checks = plan.checks
-        kwargs: dict[str, Any] = {}
-        for key, value in fields.items():
-            if key in ("type", "version"):
-                continue
-            if key == "event_id":
-                kwargs["event_id"] = StoredId(_uuid_or_error(value, tag))
-                continue
-            check = checks.get(key)
-            if check is None:
-                extra = sorted(set(fields) - set(checks) - {"type", "version", "event_id"})
-                raise SerializationError(f"event {tag!r}: extra fields found ({', '.join(extra)})", tag=tag)
-            try:
-                kwargs[key] = check(value)
-            except (_FieldError, ValidationError) as exc:
-                raise SerializationError(f"event {tag!r}: field {key!r}: {exc}", tag=tag) from None
-            except SerializationError as exc:
-                raise SerializationError(f"event {tag!r}: field {key!r}: {exc}", tag=tag) from None
-        if len(kwargs) - ("event_id" in kwargs) < len(checks):
-            for name in plan.required:
-                if name not in kwargs:
-                    raise SerializationError(
-                        f"event {tag!r}: field {name!r}: required field missing", tag=tag
-                    )
-        try:
-            return cls(**kwargs)
-        except ValidationError as exc:
-            where = f"field {exc.field!r}: " if exc.field else ""
-            raise SerializationError(f"event {tag!r}: {where}{exc}", tag=tag) from None
-        except (TypeError, ValueError) as exc:  # a user's own validator may raise anything of these
-            raise SerializationError(f"event {tag!r}: {exc}", tag=tag) from None
-
-
-def _upcast(cls: type[Event], tag: str, obj: dict[str, Any]) -> dict[str, Any]:
-    version = obj.get("version")
-    current = cls.__event_version__
-    if type(version) is not int or version < 1:
-        raise SerializationError(
-            f"event {tag!r}: 'version' must be a whole number >= 1, got {version!r}", tag=tag
-        )
-    if version > current:
-        raise SerializationError(
-            f"event {tag!r} has schema version {version}, newer than the version {current} this "
-            "policytracker knows; upgrade policytracker to read it",
-            tag=tag,
-        )
-    fields = {key: value for key, value in obj.items() if key not in ("type", "version")}
-    steps = upcasters_for(tag)
-    while version < current:
-        step = steps.get(version)
-        if step is None:
+def _structure_event(obj: Any, expected: Any) -> Event:
+    if isinstance(expected, type) and expected is not Event and type(obj) is dict:
+        cls = CLASSES.get(obj.get("type"))  # type: ignore[arg-type]
+        if cls is not None and not issubclass(cls, expected):
             raise SerializationError(
-                f"event {tag!r}: no upcaster from schema version {version} to {version + 1}", tag=tag
+                f"expected a {expected.__name__}, got an event of type {obj.get('type')!r}",
+                tag=obj.get("type"),
             )
-        try:
-            fields = step(dict(fields))
-        except Exception as exc:
-            raise SerializationError(
-                f"event {tag!r}: upcaster from version {version} failed: {exc!r}", tag=tag
-            ) from exc
-        if type(fields) is not dict:
-            raise SerializationError(
-                f"event {tag!r}: upcaster from version {version} returned {type(fields).__name__}, "
-                "not a dict",
-                tag=tag,
-            )
-        version += 1
-    return fields
-
-
-def _uuid_or_error(raw: Any, tag: str) -> uuid.UUID:
-    try:
-        return _uuid(raw, uuid.UUID)
-    except _FieldError as exc:
-        raise SerializationError(f"event {tag!r}: event_id: {exc}", tag=tag) from None
-
-
-def _short(obj: Any, limit: int = 80) -> str:
-    text = repr(obj)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-_STRUCTURE = _EventStructurer()
+    event: Event = decode_event(obj)
+    return event
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
@@ -470,35 +259,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 def event_to_json(event: Event) -> str:
     """The canonical JSON text of *event*: sorted keys, no whitespace, UTF-8 characters unescaped."""
-    return canonical_json(encode_event(event))
-
-
-#: JSON text → object: orjson when installed (the ``fast`` extra), else the stdlib.
-_loads: Callable[[str | bytes], Any] = orjson.loads if _ORJSON else json.loads
-
-
-def _where(line: int | None, position: int | None) -> str:
-    if position is not None:
-        return f"position {position}: "
-    if line is not None:
-        return f"line {line}: "
-    return ""
-
-
-#: tag → (schema version, fast lane) of the built-in classes met so far: the first thing decoding tries.
-_TAG_LANES: dict[Any, tuple[int, Lane]] = {}
-
-
-def _through_lane(obj: Any) -> Event | None:
-    """The event decoded by the fast lane of *obj*'s tag, or None (no lane yet, or it stepped aside).
-    Callers write ``_through_lane(obj) or _general(...)``: built-in events, the only ones with lanes, are
-    always true."""
-    if type(obj) is dict:
-        tag = obj.get("type")
-        entry = _TAG_LANES.get(tag) if type(tag) is str else None
-        if entry is not None and obj.get("version") == entry[0]:
-            return entry[1](obj)
-    return None
+    return event_text(event)
 
 
 def event_from_dict(obj: Mapping[str, Any], *, line: int | None = None, position: int | None = None) -> Event:
@@ -510,17 +271,8 @@ def event_from_dict(obj: Mapping[str, Any], *, line: int | None = None, position
         SerializationError: unknown tag, future or unreachable version, missing, extra or ill-typed field,
             or a value the event class refuses; the message names the tag, the field and *line*/*position*.
     """
-    return _through_lane(obj) or _general(obj, line, position)
-
-
-def _general(obj: Any, line: int | None, position: int | None) -> Event:
-    """The general decoder's event of *obj*, its error naming *line* / *position*."""
-    try:
-        return _STRUCTURE(obj)
-    except SerializationError as exc:
-        raise SerializationError(
-            f"{_where(line, position)}{exc}", tag=exc.tag, line=line, position=position
-        ) from exc.__cause__
+    event: Event = decode_event(obj, line=line, position=position)
+    return event
 
 
 def event_from_json(text: str | bytes, *, line: int | None = None, position: int | None = None) -> Event:
@@ -529,10 +281,5 @@ def event_from_json(text: str | bytes, *, line: int | None = None, position: int
     Raises:
         SerializationError: malformed JSON, or anything :func:`event_from_dict` refuses.
     """
-    try:
-        obj = _loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SerializationError(
-            f"{_where(line, position)}malformed JSON: {exc}", line=line, position=position
-        ) from exc
-    return _through_lane(obj) or _general(obj, line, position)
+    event: Event = decode_text(text, line=line, position=position)
+    return event

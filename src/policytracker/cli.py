@@ -22,7 +22,7 @@ from typing import IO, Any, TypeVar
 
 import attrs
 
-from policytracker._canonical import encode_value
+from policytracker._codec import encode_value
 from policytracker._countries import country_name, normalize_country
 from policytracker._dates import FuzzyDate
 from policytracker._eventfiles import dump_events, load_events

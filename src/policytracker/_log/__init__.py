@@ -12,7 +12,7 @@ from policytracker._log._core import (
     Recorded,
     VerifyReport,
     _BaseLog,
-    rows_with_countries,
+    records_to_copy,
 )
 from policytracker._log.jsonl import JSONLinesLog, TornTail
 from policytracker._log.memory import MemoryLog
@@ -99,7 +99,7 @@ def copy_log(source: Target | EventLog, destination: Target | EventLog) -> int:
         dst = destination if isinstance(destination, EventLog) else _remember(open_log(destination), opened)
         if not isinstance(src, _BaseLog) or not isinstance(dst, _BaseLog):
             raise TypeError("copy_log copies between policytracker's own stores")
-        return dst._import_rows(rows_with_countries(src._raw_rows()))
+        return dst._import_rows(records_to_copy(src._raw_rows()))
     finally:
         for log in opened:
             log.close()

@@ -7,10 +7,14 @@ handful of store primitives, so that every store behaves the same way by constru
 - ``_transaction()``: a context manager holding the store's write lock (a SQLite ``BEGIN IMMEDIATE``, an OS
   file lock, a mutex) for the duration of one append;
 - ``_tail()``: ``(head, last digest, last recorded_at text)``, read inside the transaction;
-- ``_lookup(ids)``: the stored event JSON and countries of those ids that are in the log;
-- ``_write(rows)``: store the rows (inside the transaction);
-- ``_scan(after, country, tags)``: stored rows in position order, streaming;
+- ``_lookup(ids)``: the stored event and countries of those ids that are in the log;
+- ``_write(records)``: store :class:`NewRecord` s, their text and their index, inside the transaction;
+- ``_scan(after, country, tags)``: :class:`StoredRecord` s in position order, streaming;
 - ``_head()`` and ``close()``.
+
+Stores store and return; they never parse or interpret an event. What they keep beside its text to answer
+reads (its countries, tag, id and valid-time columns) is the codec's :class:`~policytracker._codec.Index`,
+derived here.
 """
 
 from __future__ import annotations
@@ -24,15 +28,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
 
 import attrs
 import pendulum
 
-from policytracker._canonical import canonical_json, encode_event
+from policytracker._canonical import canonical_json
+from policytracker._codec import Index, decode_event, decode_text, event_text, index_event
 from policytracker._countries import normalize_country
-from policytracker._events import Event, EventCorrected, EventRetracted, event_class, valid_time_columns
-from policytracker._serialization import event_from_dict, event_from_json, format_timestamp, parse_timestamp
+from policytracker._events import AMENDMENT_TAGS, Event, EventCorrected, EventRetracted, event_class
+from policytracker._serialization import format_timestamp, parse_timestamp
 from policytracker.exceptions import (
     ConcurrencyError,
     DuplicateEventError,
@@ -105,37 +110,66 @@ class VerifyReport:
         return self.ok
 
 
-@attrs.frozen
-class _Row:
-    """A record as stored: the canonical event JSON text, never re-encoded once written."""
+#: A stored event as a store returns it: its canonical JSON text, or, from a store whose own format is
+#: JSON, the object already parsed from that text.
+StoredEvent = str | dict[str, Any]
+
+
+class StoredRecord(NamedTuple):
+    """A record as a store returns it."""
 
     position: int
     recorded_at: str
-    event_json: str
     digest: str
-    event_id: uuid.UUID
-    tag: str
-    countries: tuple[str, ...]
-    #: The event already parsed from JSON, when the store had to parse it anyway (saves a second parse).
-    event_obj: dict[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
-    #: ``valid_time_columns`` of the event, for stores that keep the valid-time order in an index.
-    valid_time: tuple[int, int, int] | None = attrs.field(default=None, eq=False, repr=False)
+    event: StoredEvent
 
 
-#: The event id of a row read back for reading or verifying, where only the event's own id matters.
-_UNPARSED = uuid.UUID(int=0)
+class NewRecord(NamedTuple):
+    """A record as the log hands it to a store to write: the event's canonical text and its index entry."""
+
+    position: int
+    recorded_at: str
+    digest: str
+    text: str
+    entry: Index
 
 
-def paged(
-    fetch: Callable[[int], Sequence[tuple[Any, ...]]], make: Callable[..., _Row], after: int, size: int
-) -> Iterator[_Row]:
-    """Stream rows with keyset pagination: *fetch* returns at most *size* raw rows (position first) after
-    a position, in position order, and *make* turns one raw row's columns into a ``_Row`` as it is
-    yielded. Each page is a fresh query, so no cursor stays open between pages."""
+def decode_stored(event: StoredEvent, position: int | None, *, line: int | None = None) -> Event:
+    """The event of a stored record (errors name *position*, or the file's *line* when given)."""
+    if line is not None:
+        position = None
+    if isinstance(event, str):
+        decoded: Event = decode_text(event, position=position, line=line)
+    else:
+        decoded = decode_event(event, position=position, line=line)
+    return decoded
+
+
+def stored_text(event: StoredEvent) -> str:
+    """The canonical text of a stored event (a parsed object is written back canonically)."""
+    return event if isinstance(event, str) else canonical_json(event)
+
+
+def index_stored(
+    event: StoredEvent,
+    position: int,
+    countries_of: Callable[[uuid.UUID], tuple[str, ...]],
+    *,
+    line: int | None = None,
+) -> Index:
+    """The index of a stored event; an amendment's countries include those of its target (*countries_of*)."""
+    index = index_event(decode_stored(event, position, line=line))
+    if index.target is None:
+        return index
+    return index._replace(countries=tuple(dict.fromkeys((*index.countries, *countries_of(index.target)))))
+
+
+def paged(fetch: Callable[[int], Sequence[StoredRecord]], after: int, size: int) -> Iterator[StoredRecord]:
+    """Stream records with keyset pagination: *fetch* returns at most *size* records after a position, in
+    position order. Each page is a fresh query, so no cursor stays open between pages."""
     while True:
         batch = fetch(after)
-        for raw in batch:
-            yield make(*raw)
+        yield from batch
         if len(batch) < size:
             return
         after = batch[-1][0]
@@ -166,8 +200,9 @@ def check_storage_meta(target: str, meta: Mapping[str, str], version: int) -> No
 
 
 def record_json(position: int, recorded_at: str, event_json: str) -> str:
-    """The canonical record of DESIGN §4: ``{"event":…,"position":n,"recorded_at":"…"}``, sorted keys, no
-    whitespace. *event_json* must already be canonical; it is embedded as is."""
+    """The canonical record that the digest chain hashes (docs/log.md): ``{"event":…,"position":n,
+    "recorded_at":"…"}``, sorted keys, no whitespace. *event_json* must already be canonical; it is
+    embedded as is."""
     return f'{{"event":{event_json},"position":{position},"recorded_at":"{recorded_at}"}}'
 
 
@@ -180,7 +215,7 @@ def chain_digest(previous: str, position: int, recorded_at: str, event_json: str
 
 @runtime_checkable
 class EventLog(Protocol):
-    """The append-only log of policy events; every store keeps this contract (see DESIGN §4)."""
+    """The append-only log of policy events; every store keeps this contract (see docs/log.md)."""
 
     @property
     def head(self) -> int:
@@ -294,13 +329,17 @@ class _BaseLog(abc.ABC):
     def _tail(self) -> tuple[int, str, str | None]: ...
 
     @abc.abstractmethod
-    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[str, tuple[str, ...]]]: ...
+    def _lookup(
+        self, ids: Sequence[uuid.UUID]
+    ) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]: ...
 
     @abc.abstractmethod
-    def _write(self, rows: Sequence[_Row]) -> None: ...
+    def _write(self, records: Sequence[NewRecord]) -> None: ...
 
     @abc.abstractmethod
-    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[_Row]: ...
+    def _scan(
+        self, after: int, country: str | None, tags: frozenset[str] | None
+    ) -> Iterator[StoredRecord]: ...
 
     @abc.abstractmethod
     def _head(self) -> int: ...
@@ -381,7 +420,15 @@ class _BaseLog(abc.ABC):
             rows, unchanged = self._plan(batch, stored, head, digest, last_stamp)
             if rows:
                 self._write([row for row, _ in rows.values()])
-        written = tuple(self._to_recorded(row, event) for row, event in rows.values())
+        written = tuple(
+            Recorded(
+                position=row.position,
+                recorded_at=parse_timestamp(row.recorded_at),
+                event=event,
+                digest=row.digest,
+            )
+            for row, event in rows.values()
+        )
         return AppendResult(head=head + len(written), written=written, unchanged=tuple(unchanged))
 
     def _prepare(self, events: Iterable[Event]) -> list[tuple[Event, str]]:
@@ -391,7 +438,7 @@ class _BaseLog(abc.ABC):
         for index, event in enumerate(events):
             if not isinstance(event, Event):
                 raise ValidationError(f"events[{index}]: expected an Event, got {event!r}")
-            batch.append((event, canonical_json(encode_event(event))))
+            batch.append((event, event_text(event)))
         return batch
 
     def _next_stamp(self, last_stamp: str | None) -> str:
@@ -405,102 +452,75 @@ class _BaseLog(abc.ABC):
     def _plan(
         self,
         batch: list[tuple[Event, str]],
-        stored: Mapping[uuid.UUID, tuple[str, tuple[str, ...]]],
+        stored: Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]],
         head: int,
         digest: str,
         last_stamp: str | None,
-    ) -> tuple[dict[uuid.UUID, tuple[_Row, Event]], list[uuid.UUID]]:
-        rows: dict[uuid.UUID, tuple[_Row, Event]] = {}
+    ) -> tuple[dict[uuid.UUID, tuple[NewRecord, Event]], list[uuid.UUID]]:
+        rows: dict[uuid.UUID, tuple[NewRecord, Event]] = {}
         unchanged: list[uuid.UUID] = []
         stamp = self._next_stamp(last_stamp) if batch else ""
         position = head
-        for index, (event, text) in enumerate(batch):
+        for number, (event, text) in enumerate(batch):
             event_id = event.event_id
             if event_id in stored or event_id in rows:
-                previous = rows[event_id][1] if event_id in rows else self._decode_stored(stored[event_id][0])
+                previous = rows[event_id][1] if event_id in rows else decode_stored(stored[event_id][0], 0)
                 if previous != event:
                     raise DuplicateEventError(
-                        f"events[{index}]: event_id {event_id} is already in {self.target} with different "
+                        f"events[{number}]: event_id {event_id} is already in {self.target} with different "
                         "content; record a change as an EventCorrected, or give the new event its own id"
                     )
                 unchanged.append(event_id)
                 continue
-            countries = self._record_countries(index, event, stored, rows)
+            index = index_event(event, self._target_countries(number, event, stored, rows))
             position += 1
             digest = chain_digest(digest, position, stamp, text)
-            row = _Row(
-                position,
-                stamp,
-                text,
-                digest,
-                event_id,
-                event.tag,
-                countries,
-                valid_time=valid_time_columns(event),
-            )
-            rows[event_id] = (row, event)
+            rows[event_id] = (NewRecord(position, stamp, digest, text, index), event)
         return rows, unchanged
 
-    def _record_countries(
+    def _target_countries(
         self,
-        index: int,
+        number: int,
         event: Event,
-        stored: Mapping[uuid.UUID, tuple[str, tuple[str, ...]]],
-        rows: Mapping[uuid.UUID, tuple[_Row, Event]],
+        stored: Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]],
+        rows: Mapping[uuid.UUID, tuple[NewRecord, Event]],
     ) -> tuple[str, ...]:
+        """The countries of the event an amendment targets (refusing a target not in the log, and a
+        correction of a retraction); () for a standalone event."""
         if not isinstance(event, EventRetracted | EventCorrected):
-            return event.countries
+            return ()
         target = event.target
         if target in rows:
             target_event: Event | None = rows[target][1]
-            target_countries = rows[target][0].countries
+            target_countries = rows[target][0].entry.countries
         elif target in stored:
             target_event = None
             target_countries = stored[target][1]
         else:
             raise ValidationError(
-                f"events[{index}]: {type(event).__name__} targets {target}, which is not in {self.target}; "
+                f"events[{number}]: {type(event).__name__} targets {target}, which is not in {self.target}; "
                 "append the event it refers to first",
                 field="target",
             )
         if isinstance(event, EventCorrected):
             if target_event is None:
-                target_event = self._decode_stored(stored[target][0])
+                target_event = decode_stored(stored[target][0], 0)
             if isinstance(target_event, EventRetracted):
                 raise ValidationError(
-                    f"events[{index}]: an EventCorrected cannot target the retraction {target}; to undo a "
+                    f"events[{number}]: an EventCorrected cannot target the retraction {target}; to undo a "
                     "retraction, retract it",
                     field="target",
                 )
-        return tuple(dict.fromkeys((*event.countries, *target_countries)))
+        return target_countries
 
-    def _decode_stored(self, text: str) -> Event:
-        return event_from_json(text)
-
-    @staticmethod
-    def _decode(row: _Row) -> Event:
-        if row.event_obj is not None:
-            return event_from_dict(row.event_obj, position=row.position)
-        return event_from_json(row.event_json, position=row.position)
-
-    def _gap_free(self, after: int) -> Iterator[_Row]:
-        """Every stored row after *after*, refusing a gap in positions."""
+    def _gap_free(self, after: int) -> Iterator[StoredRecord]:
+        """Every stored record after *after*, refusing a gap in positions."""
         expected = after + 1
         for row in self._scan(after, None, None):
             if row.position != expected:
                 raise self._gap(expected, row.position)
             expected += 1
             yield row
-
-    def _to_recorded(self, row: _Row, event: Event | None = None) -> Recorded:
-        if event is None:
-            event = self._decode(row)
-        return Recorded(
-            position=row.position,
-            recorded_at=parse_timestamp(row.recorded_at),
-            event=event,
-            digest=row.digest,
-        )
 
     def read(
         self,
@@ -527,25 +547,18 @@ class _BaseLog(abc.ABC):
         return self._read(after, code, tags)
 
     def _read(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[Recorded]:
-        # The hottest loop of the library: the gap check and decoding are inlined here (a generator
-        # layer and a call per row cost ~14% of read throughput, measured); read_events shares them.
+        # The hottest loop of the library: the gap check is inlined rather than a generator layer.
         expected = after + 1
         check_gaps = country is None and tags is None
-        for row in self._scan(after, country, tags):
-            if check_gaps and row.position != expected:
-                raise self._gap(expected, row.position)
-            expected = row.position + 1
-            obj = row.event_obj
-            event = (
-                event_from_dict(obj, position=row.position)
-                if obj is not None
-                else event_from_json(row.event_json, position=row.position)
-            )
+        for position, recorded_at, digest, stored in self._scan(after, country, tags):
+            if check_gaps and position != expected:
+                raise self._gap(expected, position)
+            expected = position + 1
             yield Recorded(
-                position=row.position,
-                recorded_at=parse_timestamp(row.recorded_at),
-                event=event,
-                digest=row.digest,
+                position=position,
+                recorded_at=parse_timestamp(recorded_at),
+                event=decode_stored(stored, position),
+                digest=digest,
             )
 
     def _gap(self, expected: int, found: int) -> IntegrityError:
@@ -559,7 +572,7 @@ class _BaseLog(abc.ABC):
         wrapping (for folds that need neither stamps nor digests). Same errors as :meth:`read`."""
         self._check_open()
         for row in self._gap_free(after):
-            yield self._decode(row)
+            yield decode_stored(row.event, row.position)
 
     def verify(self) -> VerifyReport:
         """Recompute the digest chain from the stored bytes and report the first record that does not match.
@@ -580,7 +593,7 @@ class _BaseLog(abc.ABC):
                     reason=f"expected position {expected_position}, found {row.position}: a record is "
                     "missing, duplicated or out of order",
                 )
-            digest = chain_digest(digest, row.position, row.recorded_at, row.event_json)
+            digest = chain_digest(digest, row.position, row.recorded_at, stored_text(row.event))
             if digest != row.digest:
                 return VerifyReport(
                     ok=False,
@@ -594,18 +607,18 @@ class _BaseLog(abc.ABC):
 
     # -- copying --------------------------------------------------------------------------------------------
 
-    def _raw_rows(self) -> Iterator[_Row]:
-        """Every stored row with its canonical event text, for verifying and copying."""
+    def _raw_rows(self) -> Iterator[StoredRecord]:
+        """Every stored record, for verifying and copying."""
         return self._scan(0, None, None)
 
-    def _import_rows(self, rows: Iterable[_Row]) -> int:
+    def _import_rows(self, rows: Iterable[NewRecord]) -> int:
         """Store verified *rows* verbatim (positions, stamps, digests) into this empty log."""
         self._check_open()
         with self._mutex, self._transaction():
             if self._tail()[0] != 0:
                 raise ValueError(f"copy needs an empty destination, but {self.target} holds records")
             count = 0
-            batch: list[_Row] = []
+            batch: list[NewRecord] = []
             for row in rows:
                 batch.append(row)
                 if len(batch) == 1000:
@@ -636,30 +649,48 @@ def _tags(types: Iterable[type[Event] | str]) -> frozenset[str]:
     return frozenset(tags)
 
 
-def rows_with_countries(rows: Iterable[_Row]) -> Iterator[_Row]:
-    """Recompute each row's countries from its stored event (for copies into an indexed store), checking
-    the digest chain on the way: a damaged source is refused, never copied."""
+def records_to_copy(rows: Iterable[StoredRecord]) -> Iterator[NewRecord]:
+    """The records of a log as another store writes them: text and index derived here, the digest chain
+    checked on the way, so that a damaged source is refused, never copied."""
     countries: dict[uuid.UUID, tuple[str, ...]] = {}
     digest = ""
     expected = 1
-    for row in rows:
-        if row.position != expected:
-            raise IntegrityError(f"cannot copy: expected position {expected}, found {row.position}")
-        digest = chain_digest(digest, row.position, row.recorded_at, row.event_json)
-        if digest != row.digest:
-            raise IntegrityError(f"cannot copy: the digest chain breaks at position {row.position}")
-        event = event_from_json(row.event_json, position=row.position)
-        own = event.countries
-        if isinstance(event, EventRetracted | EventCorrected):
-            own = tuple(dict.fromkeys((*own, *countries.get(event.target, ()))))
-        countries[event.event_id] = own
-        yield attrs.evolve(
-            row, event_id=event.event_id, tag=event.tag, countries=own, valid_time=valid_time_columns(event)
-        )
+    for position, recorded_at, stored_digest, stored in rows:
+        if position != expected:
+            raise IntegrityError(f"cannot copy: expected position {expected}, found {position}")
+        text = stored_text(stored)
+        digest = chain_digest(digest, position, recorded_at, text)
+        if digest != stored_digest:
+            raise IntegrityError(f"cannot copy: the digest chain breaks at position {position}")
+        index = index_stored(text, position, lambda target: countries.get(target, ()))
+        countries[index.event_id] = index.countries
+        yield NewRecord(position, recorded_at, digest, text, index)
         expected += 1
 
 
-class _IndexedLog(_BaseLog):
+class _ValidTimeOrdered(_BaseLog):
+    """A store that hands over its standalone events in valid-time order (``ValidTimeReader``): it
+    supplies ``_valid_time_order``."""
+
+    def valid_time_events(
+        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
+    ) -> Iterator[Event]:
+        """The standalone events (no retractions or corrections) in valid-time order, streamed: those
+        recorded at or before *known_at* and whose last day (an ordinal) is on or before *last_day*."""
+        self._check_open()
+        moment = None if known_at is None else format_timestamp(known_at)
+        ordered = self._valid_time_order(last_day, moment)
+        return (decode_stored(stored, position) for position, stored in ordered)
+
+    @abc.abstractmethod
+    def _valid_time_order(
+        self, last_day: int | None, moment: str | None
+    ) -> Iterator[tuple[int, StoredEvent]]:
+        """``(position, stored event)`` of the standalone events recorded at or before the timestamp
+        *moment* whose last day is on or before *last_day*, in valid-time order."""
+
+
+class _IndexedLog(_ValidTimeOrdered):
     """A database store that keeps the valid-time order in an index (columns ``vt_earliest``,
     ``vt_latest``, ``vt_rank`` beside ``event_id``), so that projections can stream from it. A store
     supplies the placeholder of its SQL driver and ``_valid_time_page``."""
@@ -683,31 +714,28 @@ class _IndexedLog(_BaseLog):
         else:
             check_storage_meta(self.target, meta, self._STORAGE_SCHEMA)
             if int(meta.get("schema_version", "0")) < 2:
-                self._migrate_to_2()
+                self._migrate_to_2(_valid_time_of)
         execute(self._VALID_TIME_INDEX)
 
     @abc.abstractmethod
-    def _migrate_to_2(self) -> None:
-        """Add and fill the valid-time columns of a store of schema version 1, never rewriting a record."""
+    def _migrate_to_2(self, valid_time_of: Callable[[str, int], tuple[int, int, int]]) -> None:
+        """Add and fill the valid-time columns of a store of schema version 1, never rewriting a record:
+        *valid_time_of(text, position)* gives a stored event's columns."""
 
-    def valid_time_events(
-        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
-    ) -> Iterator[Event]:
-        """The standalone events (no retractions or corrections) in valid-time order, streamed through the
-        valid-time index: those recorded at or before *known_at* and whose last day (an ordinal) is on or
-        before *last_day*."""
-        self._check_open()
+    def _valid_time_order(
+        self, last_day: int | None, moment: str | None
+    ) -> Iterator[tuple[int, StoredEvent]]:
         mark = self._MARK
-        conditions = [f"type NOT IN ({mark}, {mark})"]
-        params: list[Any] = ["event.retracted", "event.corrected"]
+        conditions = [f"type NOT IN ({', '.join([mark] * len(AMENDMENT_TAGS))})"]
+        params: list[Any] = sorted(AMENDMENT_TAGS)
         if last_day is not None:
             # Every event's earliest day is on or before its latest, so the first condition changes no
             # result; it bounds the index walk on its leading column, so the scan stops at *last_day*
             # instead of reading the rest of the index to find nothing more.
             conditions.append(f"vt_earliest <= {mark} AND vt_latest <= {mark}")
             params.extend([last_day, last_day])
-        if known_at is not None:
-            condition, values = self._recorded_by(format_timestamp(known_at))
+        if moment is not None:
+            condition, values = self._recorded_by(moment)
             conditions.append(condition)
             params.extend(values)
         return self._valid_time_stream(" AND ".join(conditions), params)
@@ -716,12 +744,12 @@ class _IndexedLog(_BaseLog):
         """The condition (and its parameters) keeping the records recorded at or before *stamp*."""
         return f"recorded_at <= {self._MARK}", [stamp]
 
-    def _valid_time_stream(self, where: str, params: list[Any]) -> Iterator[Event]:
+    def _valid_time_stream(self, where: str, params: list[Any]) -> Iterator[tuple[int, StoredEvent]]:
         key: tuple[Any, ...] | None = None
         while True:
             batch, key = self._valid_time_page(key, where, params)
             for row in batch:
-                yield event_from_json(row[1], position=row[0])
+                yield row[0], row[1]
             if key is None:
                 return
 
@@ -731,3 +759,7 @@ class _IndexedLog(_BaseLog):
     ) -> tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]:
         """One page of events matching *where* after the valid-time key *key* (None: from the start), as
         rows starting ``(position, event JSON, …)``, and the key of its last row (None: the last page)."""
+
+
+def _valid_time_of(text: str, position: int) -> tuple[int, int, int]:
+    return index_event(decode_text(text, position=position)).valid_time

@@ -15,32 +15,29 @@ Locking uses ``fcntl.flock``, available on Linux, macOS and the BSDs.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import fcntl
 import os
+import sys
 import uuid
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from policytracker import _events
-from policytracker._canonical import canonical_json
-from policytracker._events import (
-    CountryEvent,
-    Event,
-    EventCorrected,
-    EventRetracted,
-    HoldingsReported,
-    PartnershipFormed,
-    VisitPlanned,
-    event_class,
-    valid_time_columns,
+from policytracker._canonical import loads
+from policytracker._codec import Index
+from policytracker._log._core import (
+    Clock,
+    NewRecord,
+    StoredEvent,
+    StoredRecord,
+    TornTail,
+    VerifyReport,
+    _ValidTimeOrdered,
+    check_folder,
+    index_stored,
 )
-from policytracker._fastlane import memo, stored_uuid
-from policytracker._log._core import _UNPARSED, Clock, TornTail, VerifyReport, _BaseLog, _Row, check_folder
-from policytracker._serialization import _loads, event_from_dict, format_timestamp
-from policytracker.exceptions import IntegrityError, PolicyTrackerError, SerializationError
+from policytracker.exceptions import IntegrityError, SerializationError
 
 __all__ = ["JSONLinesLog", "TornTail"]
 
@@ -48,7 +45,7 @@ _KEYS = frozenset({"digest", "event", "position", "recorded_at"})
 _CHUNK = 8 * 1024 * 1024  # bytes read at a time when indexing
 
 
-class JSONLinesLog(_BaseLog):
+class JSONLinesLog(_ValidTimeOrdered):
     """An ``EventLog`` in a JSON Lines file, safe for several processes on one machine."""
 
     def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:
@@ -64,12 +61,15 @@ class JSONLinesLog(_BaseLog):
     def _reset(self) -> None:
         self._end = 0  # bytes of complete lines read so far
         self._offsets = array("q")  # start of the line of each position
-        # The index holds about 180 bytes a record: ids are kept as integers, and each distinct tuple of
-        # countries once (most records share one of a few dozen).
+        # The codec's index of every record, kept compactly: ids as integers, each distinct tuple of
+        # countries and each tag once (most records share one of a few dozen), the valid-time columns
+        # packed into one integer (-1 for an amendment, which has no place in the valid-time order).
         self._ids: dict[int, int] = {}  # event id (as an integer) → position
+        self._id_at: list[int] = []
         self._countries_at: list[tuple[str, ...]] = []
         self._country_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._tags: list[str] = []
+        self._valid_time = array("q")
         self._digest = ""
         self._last_stamp: str | None = None
         self._torn: TornTail | None = None
@@ -128,17 +128,24 @@ class JSONLinesLog(_BaseLog):
                 f"{self.target}: line {number} holds position {obj['position']}; records were removed, "
                 "inserted or reordered (run verify() for details)"
             )
-        event_id, tag, countries, target = _index_entry(obj["event"], number)
-        if target is not None:
-            position = self._ids.get(target.int)
-            if position is not None:
-                countries = tuple(dict.fromkeys((*countries, *self._countries_at[position - 1])))
+        index = index_stored(obj["event"], number, self._countries_of, line=number)
         self._offsets.append(offset)
-        self._ids[event_id.int] = number
-        self._countries_at.append(self._country_tuples.setdefault(countries, countries))
-        self._tags.append(tag)
+        self._add_index(number, index)
         self._digest = obj["digest"]
         self._last_stamp = obj["recorded_at"]
+
+    def _add_index(self, position: int, index: Index) -> None:
+        id_int = index.event_id.int
+        self._ids[id_int] = position
+        self._id_at.append(id_int)
+        self._countries_at.append(self._country_tuples.setdefault(index.countries, index.countries))
+        self._tags.append(sys.intern(index.tag))
+        earliest, latest, rank = index.valid_time
+        self._valid_time.append(-1 if index.target is not None else (earliest << 22 | latest) << 1 | rank)
+
+    def _countries_of(self, event_id: uuid.UUID) -> tuple[str, ...]:
+        position = self._ids.get(event_id.int)
+        return () if position is None else self._countries_at[position - 1]
 
     @property
     def torn_tail(self) -> TornTail | None:
@@ -179,19 +186,19 @@ class JSONLinesLog(_BaseLog):
     def _tail(self) -> tuple[int, str, str | None]:
         return len(self._offsets), self._digest, self._last_stamp
 
-    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[str, tuple[str, ...]]]:
-        found = {}
+    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]:
+        found: dict[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]] = {}
         with open(self._path, "rb") as reader:
             for event_id in ids:
                 position = self._ids.get(event_id.int)
                 if position is not None:
                     reader.seek(self._offsets[position - 1])
                     obj = _parse_line(reader.readline().rstrip(b"\n"), position)
-                    found[event_id] = (canonical_json(obj["event"]), self._countries_at[position - 1])
+                    found[event_id] = (obj["event"], self._countries_at[position - 1])
         return found
 
-    def _write(self, rows: Sequence[_Row]) -> None:
-        lines = [_line(row).encode("utf-8") for row in rows]
+    def _write(self, records: Sequence[NewRecord]) -> None:
+        lines = [_line(record).encode("utf-8") for record in records]
         data = b"".join(lines)
         fd = self._file.fileno()
         try:
@@ -204,16 +211,14 @@ class JSONLinesLog(_BaseLog):
             os.ftruncate(fd, self._end)
             raise
         offset = self._end
-        for row, line in zip(rows, lines, strict=True):
+        for record, line in zip(records, lines, strict=True):
             self._offsets.append(offset)
             offset += len(line)
-            self._ids[row.event_id.int] = row.position
-            self._countries_at.append(self._country_tuples.setdefault(row.countries, row.countries))
-            self._tags.append(row.tag)
+            self._add_index(record.position, record.entry)
         self._end = offset
-        self._digest, self._last_stamp = rows[-1].digest, rows[-1].recorded_at
+        self._digest, self._last_stamp = records[-1].digest, records[-1].recorded_at
 
-    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[_Row]:
+    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[StoredRecord]:
         with self._mutex, self._locked(fcntl.LOCK_SH):
             self._sync()
             head = len(self._offsets)
@@ -228,53 +233,58 @@ class JSONLinesLog(_BaseLog):
                 if tags is not None and self._tags[position - 1] not in tags:
                     continue
                 obj = _parse_line(line.rstrip(b"\n"), position)
-                yield _row(obj, self._countries_at[position - 1], self._tags[position - 1], canonical=False)
+                yield StoredRecord(position, obj["recorded_at"], obj["digest"], obj["event"])
 
-    def valid_time_events(
-        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
-    ) -> Iterator[Event]:
-        """The standalone events (no retractions or corrections) in valid-time order: those recorded at or
-        before *known_at* and whose last day (an ordinal) is on or before *last_day*.
-
-        One pass over the file computes each record's valid-time key from its JSON (decoding the event only
-        when its shape is unusual) and keeps the keys, packed with the positions into one integer each
-        (about 70 bytes a record). The keys are sorted, then the events are read back one line at a time
-        in that order and decoded as they are yielded, so the events are never all in memory at once.
-        """
-        self._check_open()
+    def _valid_time_order(
+        self, last_day: int | None, moment: str | None
+    ) -> Iterator[tuple[int, StoredEvent]]:
+        """The keys come from the index (valid-time columns, id and position packed into one integer
+        each, about 70 bytes a record while sorting); the events are then read back one line at a time in
+        that order, so they are never all in memory at once."""
         with self._mutex, self._locked(fcntl.LOCK_SH):
             self._sync()
             head, end = len(self._offsets), self._end
-        moment = None if known_at is None else format_timestamp(known_at)
-        return self._stream_in_valid_time(head, end, last_day, moment)
+        if moment is not None:
+            head = self._recorded_by(moment, head)
+        return self._read_in_order(self._valid_time_keys(head, last_day), end)
 
-    def _stream_in_valid_time(
-        self, head: int, end: int, last_day: int | None, moment: str | None
-    ) -> Iterator[Event]:
-        keys: list[int] = []
-        offsets, tags = self._offsets, self._tags
+    def _valid_time_keys(self, head: int, last_day: int | None) -> list[int]:
+        columns, id_at = self._valid_time, self._id_at
+        keys = []
+        for number in range(head):
+            packed = columns[number]
+            if packed < 0 or (last_day is not None and (packed >> 1) & _DAY_MASK > last_day):
+                continue
+            keys.append(((packed << 128 | id_at[number]) << _POSITION_BITS) | (number + 1))
+        keys.sort()
+        return keys
+
+    def _read_in_order(self, keys: list[int], end: int) -> Iterator[tuple[int, StoredEvent]]:
+        offsets = self._offsets
         with open(self._path, "rb") as reader:
-            reader.seek(0)
-            for position in range(1, head + 1):
-                line = reader.readline()
-                if tags[position - 1] in _AMENDMENT_TAGS:
-                    continue
-                obj = _parse_line(line.rstrip(b"\n"), position)
-                if moment is not None and obj["recorded_at"] > moment:
-                    break  # recorded_at never goes backwards: nothing after it was known either
-                earliest, latest, rank, id_int = _valid_time_key(obj["event"], position)
-                if last_day is None or latest <= last_day:
-                    keys.append(_pack(earliest, latest, rank, id_int, position))
-            keys.sort()
             fd = reader.fileno()
             for packed in keys:
                 position = packed & _POSITION_MASK
                 start = offsets[position - 1]
-                stop = offsets[position] if position < head else end
+                stop = offsets[position] if position < len(offsets) else end
                 obj = _parse_line(os.pread(fd, stop - start, start).rstrip(b"\n"), position)
-                yield event_from_dict(obj["event"], position=position)
+                yield position, obj["event"]
 
-    def _raw_rows(self) -> Iterator[_Row]:
+    def _recorded_by(self, stamp: str, head: int) -> int:
+        """The last position recorded at or before *stamp*, found by binary search (``recorded_at`` never
+        goes backwards)."""
+        low, high = 0, head
+        with open(self._path, "rb") as reader:
+            while low < high:
+                middle = (low + high + 1) // 2
+                reader.seek(self._offsets[middle - 1])
+                if _parse_line(reader.readline().rstrip(b"\n"), middle)["recorded_at"] > stamp:
+                    high = middle - 1
+                else:
+                    low = middle
+        return low
+
+    def _raw_rows(self) -> Iterator[StoredRecord]:
         # Raw rows come straight from the file, without the index, so that verify() can describe damage
         # the index refuses to load.
         with self._mutex, self._locked(fcntl.LOCK_SH):
@@ -283,7 +293,7 @@ class JSONLinesLog(_BaseLog):
             data = reader.read(end)
         for number, line in enumerate(data.split(b"\n")[:-1], start=1):
             obj = _parse_line(line, number)
-            yield _row(obj, (), "", canonical=True)
+            yield StoredRecord(obj["position"], obj["recorded_at"], obj["digest"], obj["event"])
 
     def verify(self) -> VerifyReport:
         """Recompute the digest chain line by line; a malformed line or a torn final write is reported
@@ -336,119 +346,14 @@ class JSONLinesLog(_BaseLog):
         self._reset()
 
 
-def _index_entry(
-    event: dict[str, Any], number: int
-) -> tuple[uuid.UUID, str, tuple[str, ...], uuid.UUID | None]:
-    """(event id, tag, countries, amendment target) of a stored event, read from its JSON for the built-in
-    shapes so that indexing does not decode every event a second time; anything else is decoded."""
-    tag = event.get("type")
-    try:
-        cls = event_class(tag) if isinstance(tag, str) else None
-    except LookupError as exc:
-        raise SerializationError(f"line {number}: {exc}", line=number, tag=tag) from None
-    version = event.get("version")
-    raw_id = event.get("event_id")
-    if (
-        cls is not None
-        and isinstance(raw_id, str)
-        and type(version) is int
-        and version <= cls.__event_version__
-    ):
-        event_id = stored_uuid(raw_id)  # None for other forms of ids: decoded below
-        if event_id is not None:
-            countries = _json_countries(cls, event)
-            if countries is not None:
-                target = _json_uuid(event.get("target")) if cls in (EventRetracted, EventCorrected) else None
-                if cls not in (EventRetracted, EventCorrected) or target is not None:
-                    return event_id, cls.__event_tag__, countries, target
-    decoded = event_from_dict(event, line=number)  # raises the precise error, naming the line
-    target = decoded.target if isinstance(decoded, EventRetracted | EventCorrected) else None
-    return decoded.event_id, decoded.tag, decoded.countries, target
-
-
-def _json_countries(cls: type[Event], event: dict[str, Any]) -> tuple[str, ...] | None:
-    def code(value: Any) -> str | None:
-        return value.upper() if isinstance(value, str) else None
-
-    if cls is EventRetracted:
-        return ()
-    if cls is EventCorrected:
-        replacement = event.get("replacement")
-        if not isinstance(replacement, dict):
-            return None
-        inner = event_class_or_none(replacement.get("type"))
-        return _json_countries(inner, replacement) if inner is not None else None
-    if cls is PartnershipFormed:
-        partners = event.get("countries")
-        if isinstance(partners, list) and all(isinstance(p, str) for p in partners):
-            return tuple(sorted(p.upper() for p in partners))
-        return None
-    if cls is VisitPlanned:
-        visitor, host = code(event.get("country")), code(event.get("host"))
-        return (visitor, host) if visitor and host else None
-    if cls.countries is CountryEvent.countries:
-        country = code(event.get("country"))
-        return (country,) if country else None
-    return None
-
-
-_AMENDMENT_TAGS = frozenset({EventRetracted.__event_tag__, EventCorrected.__event_tag__})
-_HOLDINGS_TAG = HoldingsReported.__event_tag__
 _POSITION_BITS = 40
 _POSITION_MASK = (1 << _POSITION_BITS) - 1
-_occurred_memo, _parse_occurred = memo(_events._occurred)
-
-
-def _valid_time_key(event: dict[str, Any], position: int) -> tuple[int, int, int, int]:
-    """The valid-time key of a stored event (``valid_time_columns`` and the id as an integer), read from
-    its JSON when it is a built-in event of the current version with a date and an id as stored; any other
-    event is decoded (which raises the precise error, naming *position*, if it is damaged)."""
-    tag, occurred = event.get("type"), event.get("occurred")
-    cls = event_class_or_none(tag)
-    if (
-        cls is not None
-        and cls.__module__ == _events.__name__
-        and event.get("version") == cls.__event_version__
-        and type(occurred) is str
-    ):
-        event_id = stored_uuid(event.get("event_id"))
-        if event_id is not None:
-            try:
-                date = _occurred_memo.get(occurred) or _parse_occurred(occurred)
-            except PolicyTrackerError:
-                pass  # decoding names the field and the position
-            else:
-                earliest, latest = date._order
-                return earliest, latest, 1 if tag == _HOLDINGS_TAG else 0, event_id.int
-    decoded = event_from_dict(event, position=position)
-    return (*valid_time_columns(decoded), decoded.event_id.int)
-
-
-def _pack(earliest: int, latest: int, rank: int, id_int: int, position: int) -> int:
-    """One integer that orders like ``(earliest, latest, rank, id, position)``: day ordinals fit 22 bits
-    (they end at 3,652,059) and positions 40, so no field can spill into the next."""
-    return ((((earliest << 24 | latest) << 1 | rank) << 128 | id_int) << _POSITION_BITS) | position
-
-
-def event_class_or_none(tag: Any) -> type[Event] | None:
-    try:
-        return event_class(tag) if isinstance(tag, str) else None
-    except LookupError:
-        return None
-
-
-def _json_uuid(value: Any) -> uuid.UUID | None:
-    if isinstance(value, str):
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            return None
-    return None
+_DAY_MASK = (1 << 22) - 1
 
 
 def _parse_line(line: bytes, number: int) -> dict[str, Any]:
     try:
-        obj = _loads(line)
+        obj = loads(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SerializationError(f"line {number}: malformed JSON: {exc}", line=number) from None
     if type(obj) is not dict or obj.keys() != _KEYS:
@@ -473,22 +378,8 @@ def _parse_line(line: bytes, number: int) -> dict[str, Any]:
     return obj
 
 
-def _row(obj: dict[str, Any], countries: tuple[str, ...], tag: str, *, canonical: bool) -> _Row:
-    event = obj["event"]
-    return _Row(
-        obj["position"],
-        obj["recorded_at"],
-        canonical_json(event) if canonical else "",
-        obj["digest"],
-        _UNPARSED,
-        tag,
-        countries,
-        event_obj=event,
-    )
-
-
-def _line(row: _Row) -> str:
+def _line(record: NewRecord) -> str:
     return (
-        f'{{"digest":"{row.digest}","event":{row.event_json},"position":{row.position},'
-        f'"recorded_at":"{row.recorded_at}"}}\n'
+        f'{{"digest":"{record.digest}","event":{record.text},"position":{record.position},'
+        f'"recorded_at":"{record.recorded_at}"}}\n'
     )

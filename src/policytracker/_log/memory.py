@@ -7,7 +7,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 
-from policytracker._log._core import Clock, _BaseLog, _Row
+from policytracker._log._core import Clock, NewRecord, StoredEvent, StoredRecord, _BaseLog
 
 __all__ = ["MemoryLog"]
 
@@ -17,8 +17,8 @@ class MemoryLog(_BaseLog):
 
     def __init__(self, *, clock: Clock | None = None) -> None:
         super().__init__(":memory:", clock)
-        self._rows: list[_Row] = []
-        self._by_id: dict[uuid.UUID, _Row] = {}
+        self._rows: list[NewRecord] = []
+        self._by_id: dict[uuid.UUID, NewRecord] = {}
 
     def _transaction(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()  # the base's mutex already serialises appends
@@ -29,27 +29,27 @@ class MemoryLog(_BaseLog):
         last = self._rows[-1]
         return last.position, last.digest, last.recorded_at
 
-    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[str, tuple[str, ...]]]:
-        found = {}
+    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]:
+        found: dict[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]] = {}
         for event_id in ids:
             row = self._by_id.get(event_id)
             if row is not None:
-                found[event_id] = (row.event_json, row.countries)
+                found[event_id] = (row.text, row.entry.countries)
         return found
 
-    def _write(self, rows: Sequence[_Row]) -> None:
-        self._rows.extend(rows)
-        self._by_id.update((row.event_id, row) for row in rows)
+    def _write(self, records: Sequence[NewRecord]) -> None:
+        self._rows.extend(records)
+        self._by_id.update((record.entry.event_id, record) for record in records)
 
-    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[_Row]:
+    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[StoredRecord]:
         start = bisect.bisect_right(self._rows, after, key=lambda row: row.position)
-        for index in range(start, len(self._rows)):
-            row = self._rows[index]
-            if country is not None and country not in row.countries:
+        for number in range(start, len(self._rows)):
+            position, recorded_at, digest, text, index = self._rows[number]
+            if country is not None and country not in index.countries:
                 continue
-            if tags is not None and row.tag not in tags:
+            if tags is not None and index.tag not in tags:
                 continue
-            yield row
+            yield StoredRecord(position, recorded_at, digest, text)
 
     def _head(self) -> int:
         return len(self._rows)

@@ -15,21 +15,20 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
 
-from policytracker._events import valid_time_columns
 from policytracker._log._core import (
-    _UNPARSED,
     Clock,
+    NewRecord,
     Recorded,
+    StoredEvent,
+    StoredRecord,
     _IndexedLog,
-    _Row,
     paged,
 )
-from policytracker._serialization import event_from_json
 from policytracker.exceptions import ConcurrencyError
 
 __all__ = ["PostgresLog"]
@@ -42,7 +41,7 @@ _VALID_TIME_INDEX = (
     f"CREATE INDEX IF NOT EXISTS policytracker_records_by_valid_time ON policytracker_records ({_VT_ORDER})"
 )
 _CHANNEL = "policytracker_appended"
-_COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.type, r.countries"
+_COLUMNS = "r.position, r.recorded_at, r.digest, r.event"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.policytracker'))"
 
 _SCHEMA = [
@@ -100,7 +99,7 @@ class PostgresLog(_IndexedLog):
             meta: dict[str, str] = {str(key): str(value) for key, value in rows}
             self._settle_storage(meta, self._conn.execute)
 
-    def _migrate_to_2(self) -> None:
+    def _migrate_to_2(self, valid_time_of: Callable[[str, int], tuple[int, int, int]]) -> None:
         """Add and fill the valid-time columns: index data derived from the stored events, which are
         read, never rewritten."""
         for column, kind in (("vt_earliest", "INTEGER"), ("vt_latest", "INTEGER"), ("vt_rank", "SMALLINT")):
@@ -118,10 +117,7 @@ class PostgresLog(_IndexedLog):
                 cursor.executemany(
                     "UPDATE policytracker_records SET vt_earliest = %s, vt_latest = %s, vt_rank = %s "
                     "WHERE position = %s",
-                    [
-                        (*valid_time_columns(event_from_json(text, position=position)), position)
-                        for position, text in rows
-                    ],
+                    [(*valid_time_of(text, position), position) for position, text in rows],
                 )
             after = rows[-1][0]
         self._conn.execute(
@@ -145,49 +141,51 @@ class PostgresLog(_IndexedLog):
             return 0, "", None
         return int(row[0]), str(row[1]), str(row[2])
 
-    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[str, tuple[str, ...]]]:
+    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]:
         rows = self._conn.execute(
             "SELECT event_id, event, countries FROM policytracker_records WHERE event_id = ANY(%s)",
             (list(ids),),
         ).fetchall()
         return {event_id: (event, tuple(countries)) for event_id, event, countries in rows}
 
-    def _write(self, rows: Sequence[_Row]) -> None:
+    def _write(self, records: Sequence[NewRecord]) -> None:
         # COPY streams a batch in one go: several times faster than INSERTs, even pipelined.
         with self._conn.cursor() as cursor:
             with cursor.copy(
                 "COPY policytracker_records (position, recorded_at, event_id, type, countries, event, "
                 "digest, vt_earliest, vt_latest, vt_rank) FROM STDIN"
             ) as copy:
-                for row in rows:
+                for record in records:
+                    index = record.entry
                     copy.write_row(
                         (
-                            row.position,
-                            row.recorded_at,
-                            row.event_id,
-                            row.tag,
-                            list(row.countries),
-                            row.event_json,
-                            row.digest,
-                            *(row.valid_time or (None, None, None)),
+                            record.position,
+                            record.recorded_at,
+                            index.event_id,
+                            index.tag,
+                            list(index.countries),
+                            record.text,
+                            record.digest,
+                            *index.valid_time,
                         )
                     )
             with cursor.copy("COPY policytracker_record_countries (country, position) FROM STDIN") as copy:
-                for row in rows:
-                    for country in row.countries:
-                        copy.write_row((country, row.position))
+                for record in records:
+                    for country in record.entry.countries:
+                        copy.write_row((country, record.position))
             # Delivered when the transaction commits, never before.
             cursor.execute(
-                "SELECT pg_notify(%s, current_schema() || ':' || %s)", (_CHANNEL, str(rows[-1].position))
+                "SELECT pg_notify(%s, current_schema() || ':' || %s)", (_CHANNEL, str(records[-1].position))
             )
 
-    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[_Row]:
-        def page(start: int) -> list[tuple[Any, ...]]:
+    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[StoredRecord]:
+        def page(start: int) -> list[StoredRecord]:
             with self._mutex:
                 self._check_open()
-                return self._conn.execute(*_query(start, country, tags)).fetchall()
+                rows = self._conn.execute(*_query(start, country, tags)).fetchall()
+            return [StoredRecord(*row) for row in rows]
 
-        return paged(page, _postgres_row, after, _BATCH)
+        return paged(page, after, _BATCH)
 
     def _valid_time_page(
         self, key: tuple[Any, ...] | None, where: str, params: list[Any]
@@ -241,12 +239,6 @@ class PostgresLog(_IndexedLog):
                     pass
         finally:
             listener.close()
-
-
-def _postgres_row(
-    position: int, recorded_at: str, event: str, digest: str, tag: str, countries: list[str]
-) -> _Row:
-    return _Row(position, recorded_at, event, digest, _UNPARSED, tag, tuple(countries))
 
 
 def _query(after: int, country: str | None, tags: frozenset[str] | None) -> tuple[str, list[Any]]:

@@ -10,20 +10,19 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from policytracker._events import valid_time_columns
 from policytracker._log._core import (
-    _UNPARSED,
     Clock,
+    NewRecord,
+    StoredEvent,
+    StoredRecord,
     _IndexedLog,
-    _Row,
     check_folder,
     paged,
 )
-from policytracker._serialization import event_from_json
 from policytracker.exceptions import ConcurrencyError, SerializationError
 
 __all__ = ["SQLiteLog"]
@@ -50,7 +49,7 @@ _WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # benchmark log read 2,400 MB of its 570 MB file with 2 MB of cache, 680 MB with 8 MB and 640 MB with
 # 16 MB, and took 2.4 s, 2.1 s and 1.9 s. The cache fills only as pages are read.
 _CACHE_KIB = 16384
-_COLUMNS = "r.position, r.recorded_at, r.event, r.digest, r.event_id, r.type, r.countries"
+_COLUMNS = "r.position, r.recorded_at, r.digest, r.event"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS policytracker_meta (
@@ -119,7 +118,7 @@ class SQLiteLog(_IndexedLog):
             meta = dict(self._conn.execute("SELECT key, value FROM policytracker_meta").fetchall())
             self._settle_storage(meta, self._conn.execute)
 
-    def _migrate_to_2(self) -> None:
+    def _migrate_to_2(self, valid_time_of: Callable[[str, int], tuple[int, int, int]]) -> None:
         """Add and fill the valid-time columns: index data derived from the stored events, which are
         read, never rewritten."""
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(records)")}
@@ -129,7 +128,7 @@ class SQLiteLog(_IndexedLog):
         rows = self._conn.execute("SELECT position, event FROM records").fetchall()
         updates = []
         for position, text in rows:
-            earliest, latest, rank = valid_time_columns(event_from_json(text, position=position))
+            earliest, latest, rank = valid_time_of(text, position)
             updates.append((earliest, latest, rank, position))
         self._conn.executemany(
             "UPDATE records SET vt_earliest = ?, vt_latest = ?, vt_rank = ? WHERE position = ?", updates
@@ -162,8 +161,8 @@ class SQLiteLog(_IndexedLog):
             return 0, "", None
         return int(row[0]), str(row[1]), str(row[2])
 
-    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[str, tuple[str, ...]]]:
-        found: dict[uuid.UUID, tuple[str, tuple[str, ...]]] = {}
+    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]:
+        found: dict[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]] = {}
         for start in range(0, len(ids), _SQL_VARIABLES):
             chunk = [str(event_id) for event_id in ids[start : start + _SQL_VARIABLES]]
             marks = ",".join("?" * len(chunk))
@@ -172,36 +171,37 @@ class SQLiteLog(_IndexedLog):
                 found[uuid.UUID(event_id)] = (event, _split(countries))
         return found
 
-    def _write(self, rows: Sequence[_Row]) -> None:
+    def _write(self, records: Sequence[NewRecord]) -> None:
         self._conn.executemany(
             "INSERT INTO records (position, recorded_at, event_id, type, countries, event, digest, "
             "vt_earliest, vt_latest, vt_rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
-                    row.position,
-                    row.recorded_at,
-                    str(row.event_id),
-                    row.tag,
-                    ",".join(row.countries),
-                    row.event_json,
-                    row.digest,
-                    *(row.valid_time or (None, None, None)),
+                    record.position,
+                    record.recorded_at,
+                    str(record.entry.event_id),
+                    record.entry.tag,
+                    ",".join(record.entry.countries),
+                    record.text,
+                    record.digest,
+                    *record.entry.valid_time,
                 )
-                for row in rows
+                for record in records
             ],
         )
         self._conn.executemany(
             "INSERT INTO record_countries (country, position) VALUES (?, ?)",
-            [(country, row.position) for row in rows for country in row.countries],
+            [(country, record.position) for record in records for country in record.entry.countries],
         )
 
-    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[_Row]:
-        def page(start: int) -> list[tuple[Any, ...]]:
+    def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[StoredRecord]:
+        def page(start: int) -> list[StoredRecord]:
             with self._mutex:
                 self._check_open()
-                return self._conn.execute(*self._query(start, country, tags)).fetchall()
+                rows = self._conn.execute(*self._query(start, country, tags)).fetchall()
+            return [StoredRecord(*row) for row in rows]
 
-        return paged(page, _sqlite_row, after, _BATCH)
+        return paged(page, after, _BATCH)
 
     @staticmethod
     def _query(after: int, country: str | None, tags: frozenset[str] | None) -> tuple[str, list[object]]:
@@ -266,13 +266,6 @@ class SQLiteLog(_IndexedLog):
     def _close(self) -> None:
         with self._mutex:
             self._conn.close()
-
-
-def _sqlite_row(
-    position: int, recorded_at: str, event: str, digest: str, _event_id: str, tag: str, countries: str
-) -> _Row:
-    # The id column is not parsed: readers decode the event, which carries its own id.
-    return _Row(position, recorded_at, event, digest, _UNPARSED, tag, _split(countries))
 
 
 def _split(countries: str) -> tuple[str, ...]:

@@ -1,0 +1,696 @@
+"""The codec: the one place that knows how an event is stored.
+
+The stored form of an event is its canonical JSON object: its ``type`` tag, its schema ``version``, its
+``event_id`` and every field not at its default (``Decimal`` as a plain decimal string, dates as EDTF
+strings, UUIDs hyphenated, enums by value, tuples as arrays, frozensets as sorted arrays, nested attrs
+values as objects). For each event class, built-in or a user's own, :func:`codec_for` generates once,
+from the class's attrs fields and their type hints:
+
+- the **encoder**: the event's canonical object without the three header keys (also what its
+  content-derived id is computed from);
+- the **decoder**: the event from its stored object, as strict as the class itself. Each value's JSON
+  shape is checked, then the field's own converter and validators run; the event is built by setting the
+  slots ``attrs`` would set, so its id is taken as stored rather than derived again. Converters of
+  policytracker's own fields are pure, so their results for a string are memoised; a validator of
+  ``_validation`` is skipped when a cheap test proves it would pass;
+- the **index**: what stores keep beside the stored text to answer reads (:class:`Index`).
+
+Generated source is registered with ``linecache`` as ``<policytracker codec TAG>``, so tracebacks and
+debuggers show it.
+
+Why not cattrs' generated structuring functions? They end in ``cls(**kwargs)``: the class's ``__init__``
+then runs every converter again and cannot take a stored id without marking it as given. Building the
+slots directly decodes a typical stored event in about a third of that time (see benchmarks/README.md).
+cattrs stays what it is good at: the public, strict converter of :func:`make_converter`, whose event hooks
+are this codec.
+"""
+
+from __future__ import annotations
+
+import enum
+import linecache
+import types
+import typing
+import uuid
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+import attrs
+
+from policytracker import _validation as v
+from policytracker._canonical import canonical_json, loads, read_uuid, uuid5
+from policytracker._dates import FuzzyDate, day_ordinals
+from policytracker.exceptions import SerializationError, ValidationError
+
+__all__ = [
+    "CLASSES",
+    "FROM_STORAGE",
+    "UPCASTERS",
+    "Index",
+    "Upcaster",
+    "codec_for",
+    "decode_event",
+    "decode_text",
+    "defer_given_id",
+    "derive_event_id",
+    "encode_event",
+    "encode_value",
+    "event_text",
+    "index_event",
+    "valid_time_columns",
+]
+
+#: An upcaster turns the fields of a stored event of version ``n`` into those of version ``n + 1``.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+#: Every registered event class by its type tag, and the upcasters of each tag (filled by ``event_type``).
+CLASSES: dict[str, type] = {}
+UPCASTERS: dict[str, Mapping[int, Upcaster]] = {}
+
+_MISSING = object()
+_MEMO_LIMIT = 65536
+_HEADER = ("type", "version", "event_id")
+#: A cheap test per validator: when it holds, the validator would pass, so it need not run.
+_PASSES = {
+    v.text: "{x}.__class__ is str and {x}.isascii()",
+    v.non_empty_text: "{x}.__class__ is str and {x}.isascii() and {x}.strip()",
+    v.optional_text: "{x} is None or ({x}.__class__ is str and {x}.isascii() and {x}.strip())",
+    v.strict_bool: "{x}.__class__ is bool",
+    v.positive_int: "{x}.__class__ is int and {x} > 0",
+}
+
+
+class Index(NamedTuple):
+    """What a store keeps beside a stored event to answer reads without decoding it: the type ``tag``, the
+    ``event_id``, the ``countries`` it belongs to (a retraction's or correction's include its target's),
+    the amended ``target`` (None for a standalone event) and its ``valid_time`` columns."""
+
+    tag: str
+    event_id: uuid.UUID
+    countries: tuple[str, ...]
+    target: uuid.UUID | None
+    valid_time: tuple[int, int, int]
+
+
+def valid_time_columns(event: Any) -> tuple[int, int, int]:
+    """The first three parts of the valid-time order: the ordinals of the earliest and latest day, and the
+    rank (``__valid_time_rank__`` of the class: a holdings report is the end-of-day snapshot, so it ranks
+    after purchases and sales). The event id breaks the remaining ties."""
+    earliest, latest = day_ordinals(event.occurred)
+    return earliest, latest, type(event).__valid_time_rank__
+
+
+# --- stored-id provenance ---------------------------------------------------------------------------------
+
+
+class _FromStorage:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "FROM_STORAGE"
+
+
+#: What a decoded event holds as its given id until something asks whether it was given.
+FROM_STORAGE: Any = _FromStorage()
+
+
+class _GivenId:
+    """The ``_given_event_id`` attribute of every event: its slot, read through one check.
+
+    A decoded event holds :data:`FROM_STORAGE` there. Whether its stored id was derived or given matters
+    only to ``attrs.evolve`` (and pickle and copy, which read every slot), so it is decided on that first
+    read, from the event itself, and kept: None when the stored id is the one its content derives (an
+    evolved copy derives its own), else the stored id.
+    """
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: Any) -> None:
+        self.slot = slot
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self
+        value = self.slot.__get__(instance, owner)
+        if value is FROM_STORAGE:
+            value = None if derive_event_id(instance) == instance.event_id else instance.event_id
+            self.slot.__set__(instance, value)
+        return value
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        self.slot.__set__(instance, value)
+
+
+def defer_given_id(base: type) -> None:
+    """Read *base*'s ``_given_event_id`` slot through :class:`_GivenId` (called once, for ``Event``)."""
+    base._given_event_id = _GivenId(vars(base)["_given_event_id"])  # type: ignore[attr-defined]
+
+
+# --- the generator ------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ClassCodec:
+    """The generated encoder, decoder and index of one class (``tag`` is None for a nested value class)."""
+
+    cls: type
+    tag: str | None
+    version: int
+    encode: Callable[[Any], dict[str, Any]]
+    decode: Callable[[dict[str, Any], uuid.UUID | None], Any]
+    index: Callable[[Any, tuple[str, ...]], Index]
+
+
+_CODECS: dict[type, ClassCodec] = {}
+
+
+def codec_for(cls: type) -> ClassCodec:
+    """The codec of the attrs class *cls*, generated on first use."""
+    found = _CODECS.get(cls)
+    if found is None:
+        found = _CODECS[cls] = _Generator(cls).codec()
+    return found
+
+
+def _is_event_class(cls: Any) -> bool:
+    # The event base class only annotates __event_tag__; registered subclasses also set it.
+    return isinstance(cls, type) and any(
+        "__event_tag__" in vars(klass).get("__annotations__", {}) for klass in cls.__mro__
+    )
+
+
+class _Generator:
+    """Writes the source of one class's encoder and decoder, field by field, and compiles it."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        self.tag: str | None = cls.__dict__.get("__event_tag__")
+        self.names: dict[str, Any] = {
+            "_cls": cls,
+            "_MISSING": _MISSING,
+            "_new": object.__new__,
+            "_SerializationError": SerializationError,
+            "_Refused": (ValidationError, ValueError, TypeError),
+            "_refused": _refused,
+            "_missing": _missing,
+            "_shape": _shape,
+            "_nested": _nested,
+            "_FROM_STORAGE": FROM_STORAGE,
+            "_encode_value": encode_value,
+        }
+        try:
+            self.hints = typing.get_type_hints(cls)
+        except Exception:  # unresolvable annotations: encoded by value; decoding them is refused
+            self.hints = {}
+        self.fields = [f for f in attrs.fields(cls) if f.init and f.alias != "event_id"]
+        # An event is built slot by slot unless it needs its own __init__ (factories, derived fields, a
+        # pre-init hook); a nested value class (a Source) always goes through its __init__.
+        self.direct = (
+            self.tag is not None
+            and not hasattr(cls, "__attrs_pre_init__")
+            and not any(isinstance(f.default, attrs.Factory) for f in self.fields)  # type: ignore[arg-type]
+            and all(f.init or f.name == "event_id" for f in attrs.fields(cls))
+        )
+        base = next((k for k in reversed(cls.__mro__) if "_given_event_id" in vars(k)), object)
+        own = getattr(cls, "__attrs_post_init__", None)
+        self.post_init = own is not None and own is not getattr(base, "__attrs_post_init__", None)
+
+    def codec(self) -> ClassCodec:
+        name = self.tag or f"{self.cls.__module__}.{self.cls.__qualname__}"
+        source = "\n".join([*self.encoder(), "", *self.decoder()]) + "\n"
+        filename = f"<policytracker codec {name}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), self.names)
+        version = getattr(self.cls, "__event_version__", 1)
+        return ClassCodec(
+            self.cls, self.tag, version, self.names["encode"], self.names["decode"], self.index()
+        )
+
+    # -- the encoder ---------------------------------------------------------------------------------------
+
+    def encoder(self) -> list[str]:
+        lines = ["def encode(event):", "    out = {}"]
+        for n, field in enumerate(self.fields):
+            lines.append(f"    x = event.{field.name}")
+            indent = "    "
+            if field.default is not attrs.NOTHING:
+                self.names[f"d{n}"] = field.default
+                lines.append(f"    if not (x is d{n} or (x.__class__ is d{n}.__class__ and x == d{n})):")
+                indent = "        "
+            lines.append(f"{indent}out[{field.name!r}] = {self.encoded('x', self.hints.get(field.name), n)}")
+        lines.append("    return out")
+        return lines
+
+    def encoded(self, x: str, hint: Any, n: int) -> str:
+        """The expression encoding the value *x* of type *hint*."""
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if hint in (str, int, bool):
+            return x
+        if hint is FuzzyDate or hint is uuid.UUID:
+            return f"str({x})"
+        if hint is Decimal:
+            return f"format({x}, 'f')"
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            return f"{x}.value"
+        if _optional(hint):
+            return f"None if {x} is None else {self.encoded(x, _optional(hint), n)}"
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            item = self.encoded("i", args[0], n)
+            return f"list({x})" if item == "i" else f"[{item} for i in {x}]"
+        if _is_event_class(hint):
+            self.names["_encode_event"] = encode_event
+            return f"_encode_event({x})"
+        if isinstance(hint, type) and attrs.has(hint):
+            self.names[f"e{n}"] = codec_for(hint).encode
+            return f"e{n}({x})"
+        return f"_encode_value({x})"
+
+    # -- the decoder ---------------------------------------------------------------------------------------
+
+    def decoder(self) -> list[str]:
+        known = {field.name for field in self.fields}
+        self.names["_extra"] = _extra_fields(self.cls, known)
+        self.names["_known"] = frozenset(known | (set(_HEADER) if self.tag else set()))
+        lines = ["def decode(obj, uid=None):", "    if not _known.issuperset(obj):", "        _extra(obj)"]
+        lines += ["    get = obj.get", "    try:"]
+        body = ["self = _new(_cls)"] if self.direct else ["kwargs = {}"]
+        checks: list[str] = []
+        for n, field in enumerate(self.fields):
+            body += self.read_field(n, field)
+            if self.direct:
+                self.names[f"s{n}"] = _slot_setter(self.cls, field.name)
+                body.append(f"s{n}(self, x{n})")
+                checks += self.validate(n, field)
+        body += checks + self.finish()
+        lines += ["        " + line for line in body]
+        lines += [
+            "    except _Refused as exc:",
+            "        raise _refused(_cls, exc) from None",
+            "    return self",
+        ]
+        return lines
+
+    def read_field(self, n: int, field: Any) -> list[str]:
+        """Lines reading field *field* of the stored object into ``x{n}`` (direct), or into ``kwargs``."""
+        x = f"x{n}"
+        lines = [f"{x} = get({field.name!r}, _MISSING)", f"if {x} is _MISSING:"]
+        if field.default is attrs.NOTHING:
+            lines.append(f"    _missing(_cls, {field.name!r})")
+        elif self.direct:
+            converter = field.converter
+            self.names[f"d{n}"] = converter(field.default) if callable(converter) else field.default
+            lines.append(f"    {x} = d{n}")
+        else:
+            lines.append("    pass")
+        lines.append("else:")
+        hint = self.hints.get(field.name, _MISSING)
+        inner = _optional(hint)
+        converter = field.converter if self.direct and callable(field.converter) else None
+        check, kind = self.check(x, n, inner or hint, field.name, converter if not inner else None)
+        if inner:
+            check = [f"if {x} is not None:", *("    " + line for line in check)] if check else []
+        if converter is not None and kind != "converted":
+            check += self.converted(x, n, converter, memoise=kind == "scalar" and not inner)
+        elif not self.direct:
+            check.append(f"kwargs[{field.alias!r}] = {x}")
+        return lines + ["    " + line for line in check or ["pass"]]
+
+    def check(self, x: str, n: int, hint: Any, name: str, converter: Any = None) -> tuple[list[str], str]:
+        """Lines checking the JSON shape of *x* for a field of type *hint* (decoding nested objects), and
+        what the value then is: a JSON ``"scalar"``, a ``"value"``, or (for nested values, which are
+        memoised with the field's pure *converter* applied) ``"converted"``."""
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            lines = self.shape(x, "list", name, "a list")
+            if isinstance(args[0], type) and attrs.has(args[0]) and not _is_event_class(args[0]):
+                fold = converter if converter is not None and _pure(converter) else None
+                self.names[f"i{n}"] = _nested_values(args[0], name, convert=fold)
+                return [*lines, f"{x} = i{n}({x})"], "converted" if fold else "value"
+            if args[0] is str:
+                test = f"if not all(i.__class__ is str for i in {x}):"
+                shape = f"    _shape(_cls, {name!r}, 'a list of strings', {x})"
+                return [*lines, test, shape, f"{x} = tuple({x})"], "value"
+        elif _is_event_class(hint):
+            self.names["_decode_nested"] = _decode
+            return [
+                "try:",
+                f"    {x} = _decode_nested({x})",
+                "except _SerializationError as exc:",
+                f"    _nested(_cls, {name!r}, exc)",
+            ], "value"
+        elif hint is bool:
+            return self.shape(x, "bool", name, "true or false"), "scalar"
+        elif hint is int:
+            return self.shape(x, "int", name, "a whole number"), "scalar"
+        elif hint is Decimal:
+            return self.shape(x, "str", name, 'a decimal number as a string such as "6238"'), "scalar"
+        elif hint in (str, FuzzyDate, uuid.UUID) or (isinstance(hint, type) and issubclass(hint, enum.Enum)):
+            return self.shape(x, "str", name, "a string"), "scalar"
+        elif isinstance(hint, type) and attrs.has(hint):
+            self.names[f"i{n}"] = _nested_values(hint, name, single=True)
+            return [f"{x} = i{n}({x})"], "value"
+        message = f"field {name!r}: no decoder for fields of type {hint!r}"
+        return [f"raise _SerializationError({message!r})"], "value"
+
+    def shape(self, x: str, kind: str, name: str, expected: str) -> list[str]:
+        return [f"if {x}.__class__ is not {kind}:", f"    _shape(_cls, {name!r}, {expected!r}, {x})"]
+
+    def converted(self, x: str, n: int, converter: Any, *, memoise: bool) -> list[str]:
+        self.names[f"c{n}"] = converter
+        if not (memoise and _pure(converter)):
+            return [f"{x} = c{n}({x})"]
+        memo: dict[Any, Any] = {}
+        self.names[f"m{n}"], self.names[f"f{n}"] = memo, _memo_filler(converter, memo)
+        return [f"{x} = m{n}.get({x}) or f{n}({x})"]
+
+    def validate(self, n: int, field: Any) -> list[str]:
+        if field.validator is None:
+            return []
+        self.names[f"v{n}"], self.names[f"a{n}"] = field.validator, field
+        test = _PASSES.get(field.validator)
+        if test is None:
+            return [f"v{n}(self, a{n}, x{n})"]
+        return [f"if not ({test.format(x=f'x{n}')}):", f"    v{n}(self, a{n}, x{n})"]
+
+    def finish(self) -> list[str]:
+        """Lines completing the instance: its id as stored (``uid``), or derived when none was stored."""
+        if self.tag is None:  # a nested value class
+            return ["self = _cls(**kwargs)"]
+        self.names["_set_given"] = _slot_setter(self.cls, "_given_event_id", raw=True)
+        stored = ["if uid is not None:", "    _set_given(self, _FROM_STORAGE)"]
+        if not self.direct:
+            return ["self = _cls(**kwargs, event_id=uid)", *stored]
+        if self.post_init:  # the class's own checks across fields; a stored id is taken as given
+            self.names["_post_init"] = self.cls.__attrs_post_init__  # type: ignore[attr-defined]
+            return ["_set_given(self, uid)", "_post_init(self)", *stored]
+        self.names["_set_id"] = _slot_setter(self.cls, "event_id")
+        self.names["_derive"] = derive_event_id
+        return [
+            "if uid is None:",
+            "    _set_given(self, None)",
+            "    _set_id(self, _derive(self))",
+            "else:",
+            "    _set_given(self, _FROM_STORAGE)",
+            "    _set_id(self, uid)",
+        ]
+
+    # -- the index -----------------------------------------------------------------------------------------
+
+    def index(self) -> Callable[[Any, tuple[str, ...]], Index]:
+        tag, amends = self.tag or "", getattr(self.cls, "__amends__", False)
+
+        def index(event: Any, target_countries: tuple[str, ...] = ()) -> Index:
+            countries = event.countries
+            if target_countries:
+                countries = tuple(dict.fromkeys((*countries, *target_countries)))
+            target = event.target if amends else None
+            return Index(tag, event.event_id, countries, target, valid_time_columns(event))
+
+        return index
+
+
+def _optional(hint: Any) -> Any:
+    """``T`` of ``T | None``, else None."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
+        return next(arg for arg in args if arg is not type(None))
+    return None
+
+
+def _pure(converter: Any) -> bool:
+    """policytracker's own field converters are pure functions of their argument (user converters may be
+    anything, so they always run)."""
+    return getattr(converter, "__module__", "").startswith("policytracker.")
+
+
+def _memo_filler(convert: Callable[[Any], Any], memo: dict[Any, Any]) -> Callable[[Any], Any]:
+    def fill(value: Any) -> Any:
+        result = convert(value)
+        if result and len(memo) < _MEMO_LIMIT:
+            memo[value] = result
+        return result
+
+    return fill
+
+
+def _slot_setter(cls: type, name: str, *, raw: bool = False) -> Callable[[Any, Any], None]:
+    """A function setting attribute *name* of an instance of the frozen class *cls*: the ``__set__`` of the
+    slot holding it (*raw*: past a descriptor that wraps the slot)."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            slot = vars(klass)[name]
+            if raw and isinstance(slot, _GivenId):
+                slot = slot.slot
+            if isinstance(slot, types.MemberDescriptorType):
+                setter: Callable[[Any, Any], None] = slot.__set__
+                return setter
+            break
+    return lambda instance, value: object.__setattr__(instance, name, value)
+
+
+def _nested_values(
+    cls: type, field: str, *, single: bool = False, convert: Callable[[Any], Any] | None = None
+) -> Callable[[Any], Any]:
+    """The decoder of a nested attrs value (a ``Source``, say) or a list of them (then passed to the
+    field's pure *convert*, if any), memoised on the items: a few sources recur across most events. Only
+    string-valued objects are kept."""
+    decode = codec_for(cls).decode
+    memo: dict[Any, Any] = {}
+    finish: Callable[[Any], Any] = convert or (lambda values: values)
+
+    def one(item: Any) -> Any:
+        if item.__class__ is not dict:
+            raise SerializationError(f"field {field!r}: expected a {cls.__name__} object, got {_short(item)}")
+        try:
+            return decode(item, None)
+        except SerializationError as exc:
+            raise SerializationError(f"field {field!r}: {exc}") from None
+
+    def many(items: list[Any]) -> Any:
+        try:
+            if len(items) == 1:  # the common case, without a comprehension's frame
+                key: Any = (tuple(items[0].items()),)
+            else:
+                key = tuple([tuple(item.items()) for item in items])
+            return memo[key]
+        except (AttributeError, TypeError):  # not objects, or unhashable values: no key
+            return finish(tuple([one(item) for item in items]))
+        except KeyError:
+            result = finish(tuple([one(item) for item in items]))
+            if len(memo) < _MEMO_LIMIT:
+                memo[key] = result
+            return result
+
+    return one if single else many
+
+
+# --- errors raised by generated code -----------------------------------------------------------------------
+
+
+def _what(cls: type) -> str:
+    tag = cls.__dict__.get("__event_tag__")
+    return f"event {tag!r}: " if tag else f"{cls.__name__} "
+
+
+def _refused(cls: type, exc: BaseException) -> SerializationError:
+    tag = cls.__dict__.get("__event_tag__")
+    if isinstance(exc, SerializationError):
+        return SerializationError(f"{_what(cls)}{exc}", tag=tag)
+    field = exc.field if isinstance(exc, ValidationError) else None
+    where = f"field {field!r}: " if field else ""
+    return SerializationError(f"{_what(cls)}{where}{exc}", tag=tag)
+
+
+def _missing(cls: type, name: str) -> None:
+    if cls.__dict__.get("__event_tag__"):
+        raise SerializationError(f"field {name!r}: required field missing")
+    raise SerializationError(f"{name}: required field missing")
+
+
+def _shape(cls: type, name: str, expected: str, value: Any) -> None:
+    raise SerializationError(f"field {name!r}: expected {expected}, got {_short(value)}")
+
+
+def _nested(cls: type, name: str, exc: SerializationError) -> None:
+    raise SerializationError(f"field {name!r}: {exc}", tag=exc.tag)
+
+
+def _extra_fields(cls: type, known: set[str]) -> Callable[[dict[str, Any]], None]:
+    def extra(obj: dict[str, Any]) -> None:
+        names = ", ".join(sorted(str(key) for key in set(obj) - known))
+        if cls.__dict__.get("__event_tag__"):
+            raise SerializationError(f"extra fields found ({names})")
+        raise SerializationError(f"unknown {cls.__name__.lower()} fields ({names})")
+
+    return extra
+
+
+def _short(obj: Any, limit: int = 80) -> str:
+    text = repr(obj)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- events -------------------------------------------------------------------------------------------------
+
+
+def encode_event(event: Any) -> dict[str, Any]:
+    """The canonical, JSON-ready object of *event*: type tag, schema version, ``event_id`` and its fields
+    not at their default."""
+    cls = type(event)
+    content = codec_for(cls).encode(event)
+    content["type"] = cls.__event_tag__
+    content["version"] = cls.__event_version__
+    content["event_id"] = str(event.event_id)
+    return content
+
+
+def event_text(event: Any) -> str:
+    """The stored text of *event*: the canonical JSON of :func:`encode_event`."""
+    return canonical_json(encode_event(event))
+
+
+def derive_event_id(event: Any) -> uuid.UUID:
+    """The content-derived id of *event*: UUIDv5 of the canonical JSON of its type tag and every field but
+    ``event_id``, fields at their default left out (so a defaulted field added later keeps old ids)."""
+    cls = type(event)
+    content = codec_for(cls).encode(event)
+    content["type"] = cls.__event_tag__
+    return uuid5(canonical_json(content))
+
+
+def index_event(event: Any, target_countries: tuple[str, ...] = ()) -> Index:
+    """The :class:`Index` of *event*; an amendment's countries also hold *target_countries*."""
+    return codec_for(type(event)).index(event, target_countries)
+
+
+_BY_TAG: dict[Any, ClassCodec] = {}
+
+
+def _decode(obj: Any) -> Any:
+    if obj.__class__ is not dict:
+        raise SerializationError(f"expected an event object, got {_short(obj)}")
+    tag = obj.get("type")
+    codec = _BY_TAG.get(tag) if tag.__class__ is str else None
+    if codec is None:
+        codec = _codec_of_tag(tag, obj)
+    tag = codec.tag
+    raw = obj.get("event_id", _MISSING)
+    uid = None if raw is _MISSING else read_uuid(raw)
+    if uid is None and raw is not _MISSING:
+        raise SerializationError(
+            f"event {tag!r}: event_id: expected a UUID string, got {_short(raw)}", tag=tag
+        )
+    version = obj.get("version")
+    if version != codec.version or version.__class__ is not int:
+        obj = _upcast(codec, tag or "", obj)
+    return codec.decode(obj, uid)
+
+
+def _codec_of_tag(tag: Any, obj: dict[str, Any]) -> ClassCodec:
+    if tag.__class__ is not str:
+        raise SerializationError(f"event object has no string 'type' tag: {_short(obj)}")
+    cls = CLASSES.get(tag)
+    if cls is None:
+        known = ", ".join(sorted(CLASSES))
+        raise SerializationError(f"unknown event type tag {tag!r}; known tags: {known}", tag=tag)
+    codec = _BY_TAG[tag] = codec_for(cls)
+    return codec
+
+
+def _upcast(codec: ClassCodec, tag: str, obj: dict[str, Any]) -> dict[str, Any]:
+    version, current = obj.get("version"), codec.version
+    if type(version) is not int or version < 1:
+        raise SerializationError(
+            f"event {tag!r}: 'version' must be a whole number >= 1, got {version!r}", tag=tag
+        )
+    if version > current:
+        raise SerializationError(
+            f"event {tag!r} has schema version {version}, newer than the version {current} this "
+            "policytracker knows; upgrade policytracker to read it",
+            tag=tag,
+        )
+    fields = {key: value for key, value in obj.items() if key not in ("type", "version")}
+    steps = UPCASTERS.get(tag, {})
+    while version < current:
+        step = steps.get(version)
+        if step is None:
+            raise SerializationError(
+                f"event {tag!r}: no upcaster from schema version {version} to {version + 1}", tag=tag
+            )
+        try:
+            fields = step(dict(fields))
+        except Exception as exc:
+            raise SerializationError(
+                f"event {tag!r}: upcaster from version {version} failed: {exc!r}", tag=tag
+            ) from exc
+        if type(fields) is not dict:
+            raise SerializationError(
+                f"event {tag!r}: upcaster from version {version} returned {type(fields).__name__}, "
+                "not a dict",
+                tag=tag,
+            )
+        version += 1
+    return fields
+
+
+def _where(line: int | None, position: int | None) -> str:
+    if position is not None:
+        return f"position {position}: "
+    return f"line {line}: " if line is not None else ""
+
+
+def decode_event(obj: Any, *, position: int | None = None, line: int | None = None) -> Any:
+    """The event stored as the object *obj*, upcast from an old schema version where needed.
+
+    *position* / *line* only say where *obj* came from, for the error message.
+
+    Raises:
+        SerializationError: unknown tag, future or unreachable version, a missing, extra or ill-typed
+            field, or a value the class refuses; the message names the tag, the field and the place.
+    """
+    try:
+        return _decode(obj)
+    except SerializationError as exc:
+        raise SerializationError(
+            f"{_where(line, position)}{exc}", tag=exc.tag, line=line, position=position
+        ) from exc.__cause__
+
+
+def decode_text(text: str | bytes, *, position: int | None = None, line: int | None = None) -> Any:
+    """The event stored as the JSON *text*; see :func:`decode_event` (malformed JSON is refused too)."""
+    try:
+        obj = loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise SerializationError(
+            f"{_where(line, position)}malformed JSON: {exc}", line=line, position=position
+        ) from None
+    try:
+        return _decode(obj)
+    except SerializationError as exc:
+        raise SerializationError(
+            f"{_where(line, position)}{exc}", tag=exc.tag, line=line, position=position
+        ) from exc.__cause__
+
+
+def encode_value(value: Any) -> Any:
+    """The canonical JSON-ready form of one value whose type is known only at run time."""
+    if value is None or type(value) in (str, int, bool):
+        return value
+    if type(value) is FuzzyDate or isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [encode_value(item) for item in value]
+    if isinstance(value, frozenset):
+        return sorted(encode_value(item) for item in value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if _is_event_class(type(value)):
+        return encode_event(value)
+    if attrs.has(type(value)):
+        return codec_for(type(value)).encode(value)
+    raise TypeError(f"cannot encode {type(value).__name__} value {value!r} canonically")
