@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 import policytracker as pt
+from policytracker._projections._history import Resolver
 from tests.log_contract import StepClock
 
 UTC = dt.UTC
@@ -431,6 +432,22 @@ def test_a_snapshot_is_refused_by_another_projection_or_log():
         pt.Projector.from_snapshot(log_of([buy(8)]), pt.COUNTRY_STATES, snapshot)
     with pytest.raises(pt.IntegrityError):
         pt.Projector.from_snapshot(log_of(), pt.COUNTRY_STATES, snapshot)
+
+
+def test_a_copied_resolver_is_independent_of_its_original():
+    original = buy(7)
+    first_fix = pt.EventCorrected(occurred="2025-07", target=original.event_id, replacement=buy(8))
+    resolver = Resolver()
+    for event in (original, first_fix):
+        resolver.add(event)
+    copy = resolver.copy()
+
+    second_fix = pt.EventCorrected(occurred="2025-07", target=original.event_id, replacement=buy(9))
+    resolver.add(second_fix)
+    copy.add(pt.EventRetracted(occurred="2025-07", target=first_fix.event_id))
+
+    assert [buy(9)] == resolver.effective()
+    assert [buy(7)] == copy.effective()
 
 
 def test_fold_applies_in_the_order_given():

@@ -88,6 +88,17 @@ class Resolver:
         self.retracted_by: dict[uuid.UUID, list[uuid.UUID]] = {}
         self.root: dict[uuid.UUID, uuid.UUID] = {}  # amendment id -> the original it (indirectly) amends
 
+    def copy(self) -> Resolver:
+        """An independent copy: adding events to either leaves the other as it was."""
+        other = Resolver(open_world=self.open_world)
+        other.originals = dict(self.originals)
+        other.corrections = dict(self.corrections)
+        other.retractions = dict(self.retractions)
+        other.corrected_by = {key: list(value) for key, value in self.corrected_by.items()}
+        other.retracted_by = {key: list(value) for key, value in self.retracted_by.items()}
+        other.root = dict(self.root)
+        return other
+
     def root_of(self, event_id: uuid.UUID) -> uuid.UUID | None:
         """The original event at the root of *event_id*'s chain of amendments (None: unknown)."""
         if event_id in self.originals:

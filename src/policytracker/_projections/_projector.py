@@ -59,14 +59,7 @@ class _Internals:
 
     def copy(self) -> _Internals:
         other = _Internals()
-        source = self.resolver
-        target = other.resolver
-        target.originals = dict(source.originals)
-        target.corrections = dict(source.corrections)
-        target.retractions = dict(source.retractions)
-        target.corrected_by = {key: list(value) for key, value in source.corrected_by.items()}
-        target.retracted_by = {key: list(value) for key, value in source.retracted_by.items()}
-        target.root = dict(source.root)
+        other.resolver = self.resolver.copy()
         other.effective = dict(self.effective)
         other.refs = dict(self.refs)
         other.lists = {key: list(value) for key, value in self.lists.items()}
