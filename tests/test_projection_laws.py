@@ -29,6 +29,17 @@ HOLDINGS_IDS = pt.Projection(
 )
 
 
+def _ledger_apply(ledgers, event):
+    if not isinstance(event, pt.ReservePurchase | pt.ReserveSale | pt.PartnershipFormed):
+        return ledgers
+    return {**ledgers, **{code: (*ledgers.get(code, ()), event.event_id) for code in event.countries}}
+
+
+# A user's own per-country projection: per country, the ids of its purchases, sales and partnerships, in
+# order; countries without any have no entry.
+LEDGER = pt.Projection(name="ledger", initial={}, apply=_ledger_apply, per_country=True)
+
+
 def log_of(events):
     log = pt.open_log(":memory:")
     log.append(events)
@@ -72,7 +83,7 @@ def test_the_fast_fold_equals_applying_event_by_event(history):
 @given(histories(max_size=25, countries=COUNTRIES), st.data())
 def test_a_projector_equals_a_full_replay(history, data):
     log = pt.open_log(":memory:")
-    projectors = [pt.Projector(log), pt.Projector(log, HOLDINGS_IDS)]
+    projectors = [pt.Projector(log), pt.Projector(log, HOLDINGS_IDS), pt.Projector(log, LEDGER)]
     cuts = sorted(data.draw(st.lists(st.integers(0, len(history)), max_size=4)))
     for start, end in zip([0, *cuts], [*cuts, len(history)], strict=True):
         log.append(history[start:end])
@@ -81,6 +92,7 @@ def test_a_projector_equals_a_full_replay(history, data):
 
         assert pt.country_states(log) == projectors[0].state
         assert pt.project(log, HOLDINGS_IDS) == projectors[1].state
+        assert pt.project(log, LEDGER) == projectors[2].state
 
 
 @given(histories(max_size=30, countries=COUNTRIES), st.data())
@@ -90,7 +102,7 @@ def test_a_projector_refolding_from_checkpoints_equals_a_full_replay(history, da
     log = pt.open_log(":memory:")
     cuts = sorted(data.draw(st.lists(st.integers(0, len(history)), max_size=5)))
     with mock.patch.object(_projector, "_CHECKPOINT", every):
-        projectors = [pt.Projector(log), pt.Projector(log, HOLDINGS_IDS)]
+        projectors = [pt.Projector(log), pt.Projector(log, HOLDINGS_IDS), pt.Projector(log, LEDGER)]
         restored = pt.Projector(log)  # then, each round, restored from the last round's snapshot
         for start, end in zip([0, *cuts], [*cuts, len(history)], strict=True):
             log.append(history[start:end])
@@ -99,6 +111,7 @@ def test_a_projector_refolding_from_checkpoints_equals_a_full_replay(history, da
 
             assert pt.country_states(log) == projectors[0].state
             assert pt.project(log, HOLDINGS_IDS) == projectors[1].state
+            assert pt.project(log, LEDGER) == projectors[2].state
             assert projectors[0].state == restored.state
             restored = pt.Projector.from_snapshot(log, pt.COUNTRY_STATES, projectors[0].snapshot())
 

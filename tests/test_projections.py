@@ -377,6 +377,48 @@ def test_a_back_dated_event_refolds_only_the_countries_it_touches():
     assert pt.country_states(log) == projector.state
 
 
+def _purchases(totals, event):
+    if not isinstance(event, pt.ReservePurchase):
+        return totals
+    return {**totals, event.country: totals.get(event.country, 0) + event.amount}
+
+
+PURCHASES = pt.Projection(name="purchases", initial={}, apply=_purchases, per_country=True)
+
+
+def test_a_projector_refolds_only_the_countries_a_per_country_projection_declares_touched():
+    log = log_of([buy(7), pt.ReservePurchase(occurred="2025-07", country="PK", amount=1)])
+    projector = pt.Projector(log, PURCHASES)
+    projector.catch_up()
+    pakistan = projector.state["PK"]
+
+    log.append([buy(2, occurred="2025-01"), pt.EventRetracted(occurred="2025-07", target=buy(7).event_id)])
+    projector.catch_up()
+
+    assert pakistan is projector.state["PK"]
+    assert {"PK": Decimal(1), "SV": Decimal(2)} == pt.project(log, PURCHASES) == projector.state
+
+
+def test_a_per_country_projection_leaves_out_countries_it_gives_no_entry():
+    log = log_of([buy(7), pt.IMFRefusal(occurred="2025-07", country="PK", proposal="subsidy")])
+    projector = pt.Projector(log, PURCHASES)
+    projector.catch_up()
+
+    assert ["SV"] == list(projector.state)
+
+
+@pytest.mark.parametrize("initial", [None, (), {"SV": 1}])
+def test_a_per_country_projection_starts_from_an_empty_mapping(initial):
+    with pytest.raises(ValueError, match="empty mapping"):
+        pt.Projection(name="p", initial=initial, apply=lambda s, e: s, per_country=True)
+
+
+def test_only_projections_that_declare_it_are_per_country():
+    undeclared = pt.Projection(name="all purchases", initial={}, apply=_purchases)
+
+    assert (True, False) == (pt.COUNTRY_STATES.per_country, undeclared.per_country)
+
+
 def test_a_projector_runs_any_projection():
     counting = pt.Projection(name="count", initial=0, apply=lambda count, event: count + 1)
     log = log_of([buy(7), buy(8)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -26,6 +26,16 @@ def _non_empty(_instance: Any, _attribute: Any, value: Any) -> None:
         raise ValueError(f"Projection.name must be a non-empty string, got {value!r}")
 
 
+def _country_mapping(instance: Any, _attribute: Any, value: Any) -> None:
+    if type(value) is not bool:
+        raise ValueError(f"Projection.per_country must be True or False, got {value!r}")
+    if value and (not isinstance(instance.initial, Mapping) or instance.initial):
+        raise ValueError(
+            f"Projection {instance.name!r} is per_country, so its initial state must be an empty mapping "
+            f"(country code -> state), got {instance.initial!r}"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class Projection(Generic[S]):
     """A pure fold ``(state, event) -> state`` with an ``initial`` state.
@@ -36,6 +46,14 @@ class Projection(Generic[S]):
 
     ``fold_many``, when given, folds a whole sequence at once (for speed, e.g. with transient mutable
     builders); it must equal applying ``apply`` event by event.
+
+    ``per_country=True`` declares that the state is a mapping of country code → that country's state, in
+    which each country's entry (or its absence) depends only on the events about that country, those whose
+    ``countries`` include it, in the order given; ``initial`` is then an empty mapping. A ``Projector``
+    relies on it to refold only the countries that a back-dated event, a retraction or a correction
+    touches: it folds each country's events into a read-only mapping holding only that country's entry
+    (none at first) and keeps that country's entry of the result. The built-in ``COUNTRY_STATES``
+    declares it.
     """
 
     name: str = attrs.field(validator=_non_empty)
@@ -43,6 +61,7 @@ class Projection(Generic[S]):
     initial: S
     apply: Callable[[S, Event], S]
     fold_many: Callable[[S, Iterable[Event]], S] | None = attrs.field(default=None, eq=False, repr=False)
+    per_country: bool = attrs.field(default=False, validator=_country_mapping)
 
 
 def fold(projection: Projection[S], events: Iterable[Event], *, state: Any = attrs.NOTHING) -> S:

@@ -149,7 +149,7 @@ class _Builder:
         handler(self, event)
         self.count += 1
         occurred = event.occurred
-        if self.last is None or occurred._order > self.last._order:
+        if self.last is None or occurred > self.last:
             self.last = occurred
 
     def freeze(self) -> CountryState:
@@ -266,12 +266,14 @@ COUNTRY_STATES: Projection[Mapping[str, CountryState]] = Projection(
     initial=FrozenMap({}),
     apply=_apply_country_states,
     fold_many=_fold_country_states,
+    per_country=True,
 )
 
 
-def fold_country(country: str, events: Iterable[Event]) -> CountryState:
-    """The state of *country* after *events* (in the order given; only events touching it count)."""
-    builder = _Builder(CountryState(country=country))
+def fold_country(country: str, events: Iterable[Event], *, state: CountryState | None = None) -> CountryState:
+    """The state of *country* after *events* (in the order given; only events touching it count), starting
+    from *state* (default: the empty state)."""
+    builder = _Builder(CountryState(country=country) if state is None else state)
     for event in events:
         if country in event.countries:
             builder.apply(event)

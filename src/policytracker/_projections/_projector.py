@@ -13,7 +13,7 @@ from policytracker._events import Event
 from policytracker._frozenmap import FrozenMap
 from policytracker._log._core import EventLog
 from policytracker._projections._core import Projection, fold
-from policytracker._projections._country import _HANDLERS, COUNTRY_STATES, CountryState, _Builder
+from policytracker._projections._country import COUNTRY_STATES
 from policytracker._projections._history import Resolver, ValidKey, valid_time_key
 from policytracker.exceptions import IntegrityError
 
@@ -73,16 +73,17 @@ class Projector(Generic[S]):
     """Keeps ``state`` equal to ``project(log, projection)`` as the log grows: call :meth:`catch_up`.
 
     Events that arrive in valid-time order are folded in incrementally. A back-dated event, a retraction
-    or a correction refolds only what it touches: for the built-in ``COUNTRY_STATES`` projection, the
-    countries involved; for any other projection, the effective history (kept in memory). Each refold
-    starts from a checkpoint (the state kept every 512 events), so it costs what lies after the change,
-    not the whole history.
+    or a correction refolds only what it touches: for a projection declared ``per_country`` (such as the
+    built-in ``COUNTRY_STATES``), the countries involved; for any other projection, the effective history
+    (kept in memory). Each refold starts from a checkpoint (the state kept every 512 events), so it costs
+    what lies after the change, not the whole history. The state of a ``per_country`` projection is a
+    read-only mapping sorted by country code.
     """
 
     def __init__(self, log: EventLog, projection: Projection[Any] = COUNTRY_STATES) -> None:
         self._log = log
         self._projection: Projection[Any] = projection
-        self._per_country = projection is COUNTRY_STATES
+        self._per_country = projection.per_country
         self._position = 0
         self._digest = ""
         self._data = _Internals()
@@ -126,7 +127,9 @@ class Projector(Generic[S]):
         if self._cached is None:
             if self._per_country:
                 states = self._data.states
-                self._cached = FrozenMap({code: states[code] for code in sorted(states)})
+                self._cached = FrozenMap(
+                    {code: states[code] for code in sorted(states) if states[code] is not None}
+                )
             else:
                 self._cached = self._data.states.get(_ALL, self._projection.initial)
         return cast(S, self._cached)
@@ -158,9 +161,7 @@ class Projector(Generic[S]):
         return count
 
     def _partitions(self, event: Event) -> tuple[str, ...]:
-        if not self._per_country:
-            return (_ALL,)
-        return event.countries if type(event) in _HANDLERS else ()
+        return event.countries if self._per_country else (_ALL,)
 
     def _refresh(self, roots: Mapping[uuid.UUID, None]) -> None:
         data = self._data
@@ -229,13 +230,14 @@ class Projector(Generic[S]):
         return False
 
     def _fold(self, part: str, events: list[Event], state: Any) -> Any:
-        """Fold *events* into *state* (None: the initial state of *part*)."""
+        """Fold *events* into *state*, the state of *part* (None: the initial state). A per-country
+        projection folds into a mapping holding *part*'s entry alone; its state is that entry (None: the
+        events gave *part* no entry)."""
+        projection = self._projection
         if not self._per_country:
-            return fold(self._projection, events, state=self._projection.initial if state is None else state)
-        builder = _Builder(state if state is not None else CountryState(country=part))
-        for event in events:
-            builder.apply(event)
-        return builder.freeze()
+            return fold(projection, events, state=projection.initial if state is None else state)
+        alone = projection.initial if state is None else FrozenMap({part: state})
+        return fold(projection, events, state=alone).get(part)
 
 
 def _entry_key(entry: tuple[ValidKey, Event]) -> ValidKey:

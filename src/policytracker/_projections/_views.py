@@ -14,7 +14,7 @@ from policytracker._countries import normalize_country
 from policytracker._dates import FuzzyDate
 from policytracker._events import Event, HoldingsReported, PartnershipFormed, ReservePurchase, ReserveSale
 from policytracker._log._core import EventLog
-from policytracker._projections._country import CountryState, _Builder
+from policytracker._projections._country import CountryState, fold_country
 from policytracker._projections._history import effective_history
 from policytracker._validation import to_asset
 
@@ -51,7 +51,7 @@ def holdings_history(
     holdings report changed or confirmed them, under the same rules as ``CountryState.holdings``."""
     code = normalize_country(country)
     symbol = to_asset(asset)
-    builder = _Builder(CountryState(country=code))
+    state = CountryState(country=code)
     points = []
     relevant = (
         event
@@ -61,11 +61,10 @@ def holdings_history(
         and event.asset == symbol
     )
     for occurred, group in itertools.groupby(relevant, key=lambda event: event.occurred):
-        ids = []
-        for event in group:
-            builder.apply(event)
-            ids.append(event.event_id)
-        points.append(HoldingsPoint(occurred=occurred, amount=builder.holdings[symbol], event_ids=tuple(ids)))
+        events = tuple(group)
+        state = fold_country(code, events, state=state)
+        ids = tuple(event.event_id for event in events)
+        points.append(HoldingsPoint(occurred=occurred, amount=state.holdings[symbol], event_ids=ids))
     return tuple(points)
 
 
