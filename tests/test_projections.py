@@ -2,6 +2,7 @@
 
 import datetime as dt
 import pickle
+import typing
 from decimal import Decimal
 
 import pytest
@@ -214,10 +215,41 @@ def test_as_of_refuses_datetimes_and_non_dates(as_of):
         pt.country_states(log_of(), as_of=as_of)
 
 
-@pytest.mark.parametrize("known_at", [dt.datetime(2025, 7, 1), dt.date(2025, 7, 1), "2025-07-01"])
+@pytest.mark.parametrize(
+    "known_at",
+    [dt.datetime(2025, 7, 1), dt.date(2025, 7, 1), "2025-07-01", "2025-07-01T10:00", "yesterday", 1751328000],
+)
 def test_known_at_refuses_naive_datetimes_and_dates(known_at):
     with pytest.raises(pt.ValidationError, match="known_at"):
         pt.country_states(log_of(), known_at=known_at)
+
+
+def test_known_at_takes_an_iso_8601_string_with_a_time_zone():
+    log = log_of([buy(7)], [report(6238)])
+
+    assert pt.country_states(log, known_at=T1) == pt.country_states(log, known_at="2025-07-01T02:00+02:00")
+    assert pt.country_states(log, known_at=T2) == pt.country_states(log, known_at="2025-07-18T00:00:00Z")
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        pt.project,
+        pt.country_states,
+        pt.country_state,
+        pt.effective_events,
+        pt.timeline,
+        pt.holdings_history,
+        pt.partnership_graph,
+    ],
+)
+def test_as_of_and_known_at_are_typed(function):
+    hints = typing.get_type_hints(function)
+
+    assert (pt.FuzzyDate | dt.date | str | None, dt.datetime | str | None) == (
+        hints["as_of"],
+        hints["known_at"],
+    )
 
 
 # -- record time: known_at, retractions, corrections -----

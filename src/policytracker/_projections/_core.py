@@ -9,7 +9,7 @@ import attrs
 
 from policytracker._events import Event
 from policytracker._log._core import EventLog
-from policytracker._projections._history import stream_effective
+from policytracker._projections._history import AsOf, KnownAt, stream_effective
 
 __all__ = ["Projection", "fold", "project"]
 
@@ -76,16 +76,17 @@ def fold(projection: Projection[S], events: Iterable[Event], *, state: Any = att
     return current
 
 
-def project(log: EventLog, projection: Projection[S], *, as_of: Any = None, known_at: Any = None) -> S:
+def project(log: EventLog, projection: Projection[S], *, as_of: AsOf = None, known_at: KnownAt = None) -> S:
     """Fold the effective history of *log* with *projection*.
 
-    The effective history holds the records recorded at or before *known_at* (a timezone-aware datetime;
-    default: everything), with the retractions and corrections recorded by then applied, keeps the events
-    whose ``occurred.latest`` is on or before *as_of* (a date, a ``FuzzyDate`` or an EDTF string meaning its
-    last day; default: all), and orders them by valid time with a content-derived tie-break, so the result
-    never depends on the order in which facts were appended.
+    The effective history holds the records recorded at or before *known_at* (a timezone-aware datetime,
+    or an ISO 8601 string with a time zone; default: everything), with the retractions and corrections
+    recorded by then applied, keeps the events whose ``occurred.latest`` is on or before *as_of* (a date,
+    a ``FuzzyDate`` or an EDTF string meaning its last day; default: all), and orders them by valid time
+    with a content-derived tie-break, so the result never depends on the order in which facts were
+    appended. The rules are those of docs/projections.md, "The effective history".
 
     Raises:
-        ValidationError: *as_of* is a datetime or not a date; *known_at* is naive or not a datetime.
+        ValidationError: *as_of* is a datetime or not a date; *known_at* is naive or not a moment.
     """
     return fold(projection, stream_effective(log, as_of=as_of, known_at=known_at))

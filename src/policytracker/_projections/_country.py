@@ -37,6 +37,7 @@ from policytracker._events import (
 from policytracker._frozenmap import FrozenMap
 from policytracker._log._core import EventLog
 from policytracker._projections._core import Projection, project
+from policytracker._projections._history import AsOf, KnownAt
 
 __all__ = ["COUNTRY_STATES", "Conflict", "CountryState", "country_state", "country_states", "fold_country"]
 
@@ -280,12 +281,16 @@ def fold_country(country: str, events: Iterable[Event], *, state: CountryState |
     return builder.freeze()
 
 
-def country_states(log: EventLog, *, as_of: Any = None, known_at: Any = None) -> Mapping[str, CountryState]:
+def country_states(
+    log: EventLog, *, as_of: AsOf = None, known_at: KnownAt = None
+) -> Mapping[str, CountryState]:
     """The state of every country the effective history mentions (see :func:`project`), sorted by code."""
     return project(log, COUNTRY_STATES, as_of=as_of, known_at=known_at)
 
 
-def country_state(log: EventLog, country: str, *, as_of: Any = None, known_at: Any = None) -> CountryState:
+def country_state(
+    log: EventLog, country: str, *, as_of: AsOf = None, known_at: KnownAt = None
+) -> CountryState:
     """The state of one *country* (an empty state when nothing is known about it).
 
     Raises:
