@@ -29,15 +29,23 @@ HOLDINGS_IDS = pt.Projection(
 )
 
 
+LEDGER_TYPES = (pt.ReservePurchase, pt.ReserveSale, pt.PartnershipFormed)
+
+
 def _ledger_apply(ledgers, event):
-    if not isinstance(event, pt.ReservePurchase | pt.ReserveSale | pt.PartnershipFormed):
+    if not isinstance(event, LEDGER_TYPES):
         return ledgers
     return {**ledgers, **{code: (*ledgers.get(code, ()), event.event_id) for code in event.countries}}
 
 
+def _ledger_entry(country, ledger, events):
+    ids = tuple(event.event_id for event in events if isinstance(event, LEDGER_TYPES))
+    return None if ledger is None and not ids else (*(ledger or ()), *ids)
+
+
 # A user's own per-country projection: per country, the ids of its purchases, sales and partnerships, in
 # order; countries without any have no entry.
-LEDGER = pt.Projection(name="ledger", initial={}, apply=_ledger_apply, per_country=True)
+LEDGER = pt.Projection(name="ledger", initial={}, apply=_ledger_apply, fold_country=_ledger_entry)
 
 
 def log_of(events):
@@ -78,6 +86,17 @@ def test_the_fast_fold_equals_applying_event_by_event(history):
     events = pt.effective_events(history)
 
     assert pt.fold(SLOW_COUNTRY_STATES, events) == pt.fold(pt.COUNTRY_STATES, events)
+
+
+@given(histories(max_size=25, countries=COUNTRIES))
+def test_each_countrys_own_fold_equals_its_entry_in_the_whole_fold(history):
+    events = pt.effective_events(history)
+    for projection in (pt.COUNTRY_STATES, LEDGER):
+        whole = pt.fold(projection, events)
+        for code in [*COUNTRIES, "GB"]:  # GB: never mentioned
+            mine = [event for event in events if code in event.countries]
+
+            assert whole.get(code) == projection.fold_country(code, None, mine)
 
 
 @given(histories(max_size=25, countries=COUNTRIES), st.data())

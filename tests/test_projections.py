@@ -415,7 +415,12 @@ def _purchases(totals, event):
     return {**totals, event.country: totals.get(event.country, 0) + event.amount}
 
 
-PURCHASES = pt.Projection(name="purchases", initial={}, apply=_purchases, per_country=True)
+def _country_purchases(country, total, events):
+    amounts = [event.amount for event in events if isinstance(event, pt.ReservePurchase)]
+    return None if total is None and not amounts else sum(amounts, total or 0)
+
+
+PURCHASES = pt.Projection(name="purchases", initial={}, apply=_purchases, fold_country=_country_purchases)
 
 
 def test_a_projector_refolds_only_the_countries_a_per_country_projection_declares_touched():
@@ -442,7 +447,12 @@ def test_a_per_country_projection_leaves_out_countries_it_gives_no_entry():
 @pytest.mark.parametrize("initial", [None, (), {"SV": 1}])
 def test_a_per_country_projection_starts_from_an_empty_mapping(initial):
     with pytest.raises(ValueError, match="empty mapping"):
-        pt.Projection(name="p", initial=initial, apply=lambda s, e: s, per_country=True)
+        pt.Projection(name="p", initial=initial, apply=_purchases, fold_country=_country_purchases)
+
+
+def test_a_per_country_fold_must_be_a_function():
+    with pytest.raises(ValueError, match="fold_country"):
+        pt.Projection(name="p", initial={}, apply=_purchases, fold_country="yes")
 
 
 def test_only_projections_that_declare_it_are_per_country():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -26,13 +26,15 @@ def _non_empty(_instance: Any, _attribute: Any, value: Any) -> None:
         raise ValueError(f"Projection.name must be a non-empty string, got {value!r}")
 
 
-def _country_mapping(instance: Any, _attribute: Any, value: Any) -> None:
-    if type(value) is not bool:
-        raise ValueError(f"Projection.per_country must be True or False, got {value!r}")
-    if value and (not isinstance(instance.initial, Mapping) or instance.initial):
+def _per_country(instance: Any, _attribute: Any, value: Any) -> None:
+    if value is None:
+        return
+    if not callable(value):
+        raise ValueError(f"Projection.fold_country must be a function or None, got {value!r}")
+    if not isinstance(instance.initial, Mapping) or instance.initial:
         raise ValueError(
-            f"Projection {instance.name!r} is per_country, so its initial state must be an empty mapping "
-            f"(country code -> state), got {instance.initial!r}"
+            f"Projection {instance.name!r} has a fold_country, so its initial state must be an empty "
+            f"mapping (country code -> state), got {instance.initial!r}"
         )
 
 
@@ -47,13 +49,15 @@ class Projection(Generic[S]):
     ``fold_many``, when given, folds a whole sequence at once (for speed, e.g. with transient mutable
     builders); it must equal applying ``apply`` event by event.
 
-    ``per_country=True`` declares that the state is a mapping of country code → that country's state, in
-    which each country's entry (or its absence) depends only on the events about that country, those whose
-    ``countries`` include it, in the order given; ``initial`` is then an empty mapping. A ``Projector``
-    relies on it to refold only the countries that a back-dated event, a retraction or a correction
-    touches: it folds each country's events into a read-only mapping holding only that country's entry
-    (none at first) and keeps that country's entry of the result. The built-in ``COUNTRY_STATES``
-    declares it.
+    ``fold_country``, when given, declares that the projection is per country: its state is a mapping of
+    country code → that country's entry, and each entry depends only on the events about that country
+    (those whose ``countries`` include it); ``initial`` is then an empty mapping.
+    ``fold_country(code, entry, events)`` returns *code*'s entry after *events* (events about *code*, in
+    order), starting from *entry* (None: no entry yet), or None while they give *code* no entry. It must
+    agree with ``apply``: ``fold(projection, events).get(code)`` equals
+    ``fold_country(code, None, [e for e in events if code in e.countries])``. A ``Projector`` relies on it
+    to refold only the countries that a back-dated event, a retraction or a correction touches. The
+    built-in ``COUNTRY_STATES`` gives one.
     """
 
     name: str = attrs.field(validator=_non_empty)
@@ -61,7 +65,14 @@ class Projection(Generic[S]):
     initial: S
     apply: Callable[[S, Event], S]
     fold_many: Callable[[S, Iterable[Event]], S] | None = attrs.field(default=None, eq=False, repr=False)
-    per_country: bool = attrs.field(default=False, validator=_country_mapping)
+    fold_country: Callable[[str, Any, Sequence[Event]], object] | None = attrs.field(
+        default=None, validator=_per_country, eq=False, repr=False
+    )
+
+    @property
+    def per_country(self) -> bool:
+        """Whether the projection is per country (it gives ``fold_country``)."""
+        return self.fold_country is not None
 
 
 def fold(projection: Projection[S], events: Iterable[Event], *, state: Any = attrs.NOTHING) -> S:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -260,17 +260,6 @@ def _apply_country_states(states: Mapping[str, CountryState], event: Event) -> M
     return _fold_country_states(states, (event,))
 
 
-#: The built-in projection behind ``country_states``: a read-only mapping of country code → CountryState.
-COUNTRY_STATES: Projection[Mapping[str, CountryState]] = Projection(
-    name="policytracker.country_states",
-    version=1,
-    initial=FrozenMap({}),
-    apply=_apply_country_states,
-    fold_many=_fold_country_states,
-    per_country=True,
-)
-
-
 def fold_country(country: str, events: Iterable[Event], *, state: CountryState | None = None) -> CountryState:
     """The state of *country* after *events* (in the order given; only events touching it count), starting
     from *state* (default: the empty state)."""
@@ -279,6 +268,23 @@ def fold_country(country: str, events: Iterable[Event], *, state: CountryState |
         if country in event.countries:
             builder.apply(event)
     return builder.freeze()
+
+
+def _country_entry(country: str, state: CountryState | None, events: Sequence[Event]) -> CountryState | None:
+    """*country*'s entry in ``COUNTRY_STATES`` after *events*: None while no event it knows is about it."""
+    new = fold_country(country, events, state=state)
+    return None if state is None and not new.event_count else new
+
+
+#: The built-in projection behind ``country_states``: a read-only mapping of country code → CountryState.
+COUNTRY_STATES: Projection[Mapping[str, CountryState]] = Projection(
+    name="policytracker.country_states",
+    version=1,
+    initial=FrozenMap({}),
+    apply=_apply_country_states,
+    fold_many=_fold_country_states,
+    fold_country=_country_entry,
+)
 
 
 def country_states(

@@ -73,11 +73,11 @@ class Projector(Generic[S]):
     """Keeps ``state`` equal to ``project(log, projection)`` as the log grows: call :meth:`catch_up`.
 
     Events that arrive in valid-time order are folded in incrementally. A back-dated event, a retraction
-    or a correction refolds only what it touches: for a projection declared ``per_country`` (such as the
-    built-in ``COUNTRY_STATES``), the countries involved; for any other projection, the effective history
-    (kept in memory). Each refold starts from a checkpoint (the state kept every 512 events), so it costs
-    what lies after the change, not the whole history. The state of a ``per_country`` projection is a
-    read-only mapping sorted by country code.
+    or a correction refolds only what it touches: for a per-country projection (one that gives
+    ``fold_country``, such as the built-in ``COUNTRY_STATES``), the countries involved; for any other
+    projection, the effective history (kept in memory). Each refold starts from a checkpoint (the state
+    kept every 512 events), so it costs what lies after the change, not the whole history. The state of a
+    per-country projection is a read-only mapping sorted by country code.
     """
 
     def __init__(self, log: EventLog, projection: Projection[Any] = COUNTRY_STATES) -> None:
@@ -230,14 +230,12 @@ class Projector(Generic[S]):
         return False
 
     def _fold(self, part: str, events: list[Event], state: Any) -> Any:
-        """Fold *events* into *state*, the state of *part* (None: the initial state). A per-country
-        projection folds into a mapping holding *part*'s entry alone; its state is that entry (None: the
-        events gave *part* no entry)."""
+        """Fold *events* into *state*, the state of *part* (None: the initial state, or for a per-country
+        projection no entry; it returns None while the events give *part* no entry)."""
         projection = self._projection
-        if not self._per_country:
-            return fold(projection, events, state=projection.initial if state is None else state)
-        alone = projection.initial if state is None else FrozenMap({part: state})
-        return fold(projection, events, state=alone).get(part)
+        if projection.fold_country is not None:
+            return projection.fold_country(part, state, events)
+        return fold(projection, events, state=projection.initial if state is None else state)
 
 
 def _entry_key(entry: tuple[ValidKey, Event]) -> ValidKey:
