@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import inspect
 import sys
+import typing
 
 import policytracker
 import policytracker.exceptions
 import policytracker.testing
+from policytracker._projections import _history
 
 # Names whose objects cannot carry a docstring of their own (type aliases, instances).
 NOTES = {
@@ -27,11 +29,22 @@ SECTIONS = [
 ]
 
 
+def _union(alias: object) -> str:
+    return " | ".join("None" if arg is type(None) else arg.__name__ for arg in typing.get_args(alias))
+
+
+# Type aliases in signatures that users cannot import, spelled out.
+ALIASES = {"'AsOf'": f"'{_union(_history.AsOf)}'", "'KnownAt'": f"'{_union(_history.KnownAt)}'"}
+
+
 def _signature(obj: object) -> str:
     try:
-        return str(inspect.signature(obj))  # type: ignore[arg-type]
+        text = str(inspect.signature(obj))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return ""
+    for alias, spelled in ALIASES.items():
+        text = text.replace(alias, spelled)
+    return text
 
 
 def _entry(module_name: str, name: str, obj: object) -> str:

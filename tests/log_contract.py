@@ -53,7 +53,8 @@ def refusal():
 
 
 def expected_digests(records):
-    """The digest chain computed independently, straight from DESIGN §4."""
+    """The digest chain computed independently, straight from docs/log.md ("The stored record and the digest
+    chain")."""
     digest, out = "", []
     for record in records:
         canonical = json.dumps(
@@ -72,7 +73,7 @@ def expected_digests(records):
 
 
 class LogContract:
-    """Behaviour every ``EventLog`` store must show (DESIGN §4)."""
+    """Behaviour every ``EventLog`` store must show (docs/log.md, "The contract")."""
 
     persistent = True
 

@@ -1,15 +1,20 @@
 """The command line: every command works, and bad input is one line on stderr with a non-zero exit."""
 
+import datetime as dt
 import io
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 
 import policytracker as pt
+from policytracker._projections import _history
 from policytracker.cli import main
+from tests.log_contract import StepClock
 from tests.test_seed_history import DATASET
 
 
@@ -80,6 +85,67 @@ def test_replay_known_at_before_anything_shows_nothing(seeded):
     code, out, _ = run("replay", seeded, "--known-at", "2000-01-01T00:00:00Z")
 
     assert (0, "no events\n") == (code, out)
+
+
+T0 = dt.datetime(2025, 7, 17, 9, 0, tzinfo=dt.UTC)
+T1 = T0 + dt.timedelta(days=1)
+
+
+def amended(path):
+    """The seed history, then (a day later) a corrected purchase and a retracted holdings report."""
+    events = pt.load_events(DATASET)
+    purchase = next(event for event in events if isinstance(event, pt.ReservePurchase))
+    report = next(event for event in events if isinstance(event, pt.HoldingsReported))
+    fixed = attrs.evolve(purchase, amount=purchase.amount + 1)
+    with pt.open_log(path, clock=StepClock(T0, T1)) as log:
+        log.append(events)
+        log.append(
+            [
+                pt.EventCorrected(occurred="2025-07", target=purchase.event_id, replacement=fixed),
+                pt.EventRetracted(occurred="2025-07", target=report.event_id),
+            ]
+        )
+    return path
+
+
+def summary(states):
+    return {code: (state.event_count, dict(state.holdings)) for code, state in states.items()}
+
+
+@pytest.mark.parametrize("known_at", [None, T0])
+def test_replay_streams_the_effective_history_of_sqlite_and_json_lines_logs(tmp_path, monkeypatch, known_at):
+    db, jsonl = amended(tmp_path / "log.db"), amended(tmp_path / "log.jsonl")
+    with pt.open_log(db) as log:
+        expected = summary(pt.country_states(log, known_at=known_at))
+    times = [] if known_at is None else ["--known-at", known_at.isoformat()]
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("replay read the whole history into memory")
+
+    monkeypatch.setattr(_history.Resolver, "effective", refuse)  # the whole history, resolved in memory
+    outputs = [run("replay", path, "--format", "json", *times)[1] for path in (db, jsonl)]
+
+    replayed = {
+        code: (state["event_count"], {asset: Decimal(amount) for asset, amount in state["holdings"].items()})
+        for code, state in json.loads(outputs[0]).items()
+    }
+    assert outputs[0] == outputs[1]
+    assert expected == replayed
+
+
+def test_timeline_streams_the_effective_history_of_sqlite_and_json_lines_logs(tmp_path, monkeypatch):
+    db, jsonl = amended(tmp_path / "log.db"), amended(tmp_path / "log.jsonl")
+    with pt.open_log(db) as log:
+        expected = [pt.event_to_dict(event) for event in pt.timeline(log, "SV")]
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("timeline read the whole history into memory")
+
+    monkeypatch.setattr(_history.Resolver, "effective", refuse)
+    outputs = [run("timeline", path, "SV", "--format", "json")[1] for path in (db, jsonl)]
+
+    assert outputs[0] == outputs[1]
+    assert expected == json.loads(outputs[0])
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,25 @@ HOLDINGS_IDS = pt.Projection(
 )
 
 
+LEDGER_TYPES = (pt.ReservePurchase, pt.ReserveSale, pt.PartnershipFormed)
+
+
+def _ledger_apply(ledgers, event):
+    if not isinstance(event, LEDGER_TYPES):
+        return ledgers
+    return {**ledgers, **{code: (*ledgers.get(code, ()), event.event_id) for code in event.countries}}
+
+
+def _ledger_entry(country, ledger, events):
+    ids = tuple(event.event_id for event in events if isinstance(event, LEDGER_TYPES))
+    return None if ledger is None and not ids else (*(ledger or ()), *ids)
+
+
+# A user's own per-country projection: per country, the ids of its purchases, sales and partnerships, in
+# order; countries without any have no entry.
+LEDGER = pt.Projection(name="ledger", initial={}, apply=_ledger_apply, fold_country=_ledger_entry)
+
+
 def log_of(events):
     log = pt.open_log(":memory:")
     log.append(events)
@@ -69,10 +88,21 @@ def test_the_fast_fold_equals_applying_event_by_event(history):
     assert pt.fold(SLOW_COUNTRY_STATES, events) == pt.fold(pt.COUNTRY_STATES, events)
 
 
+@given(histories(max_size=25, countries=COUNTRIES))
+def test_each_countrys_own_fold_equals_its_entry_in_the_whole_fold(history):
+    events = pt.effective_events(history)
+    for projection in (pt.COUNTRY_STATES, LEDGER):
+        whole = pt.fold(projection, events)
+        for code in [*COUNTRIES, "GB"]:  # GB: never mentioned
+            mine = [event for event in events if code in event.countries]
+
+            assert whole.get(code) == projection.fold_country(code, None, mine)
+
+
 @given(histories(max_size=25, countries=COUNTRIES), st.data())
 def test_a_projector_equals_a_full_replay(history, data):
     log = pt.open_log(":memory:")
-    projectors = [pt.Projector(log), pt.Projector(log, HOLDINGS_IDS)]
+    projectors = [pt.Projector(log), pt.Projector(log, HOLDINGS_IDS), pt.Projector(log, LEDGER)]
     cuts = sorted(data.draw(st.lists(st.integers(0, len(history)), max_size=4)))
     for start, end in zip([0, *cuts], [*cuts, len(history)], strict=True):
         log.append(history[start:end])
@@ -81,6 +111,7 @@ def test_a_projector_equals_a_full_replay(history, data):
 
         assert pt.country_states(log) == projectors[0].state
         assert pt.project(log, HOLDINGS_IDS) == projectors[1].state
+        assert pt.project(log, LEDGER) == projectors[2].state
 
 
 @given(histories(max_size=30, countries=COUNTRIES), st.data())
@@ -90,7 +121,7 @@ def test_a_projector_refolding_from_checkpoints_equals_a_full_replay(history, da
     log = pt.open_log(":memory:")
     cuts = sorted(data.draw(st.lists(st.integers(0, len(history)), max_size=5)))
     with mock.patch.object(_projector, "_CHECKPOINT", every):
-        projectors = [pt.Projector(log), pt.Projector(log, HOLDINGS_IDS)]
+        projectors = [pt.Projector(log), pt.Projector(log, HOLDINGS_IDS), pt.Projector(log, LEDGER)]
         restored = pt.Projector(log)  # then, each round, restored from the last round's snapshot
         for start, end in zip([0, *cuts], [*cuts, len(history)], strict=True):
             log.append(history[start:end])
@@ -99,6 +130,7 @@ def test_a_projector_refolding_from_checkpoints_equals_a_full_replay(history, da
 
             assert pt.country_states(log) == projectors[0].state
             assert pt.project(log, HOLDINGS_IDS) == projectors[1].state
+            assert pt.project(log, LEDGER) == projectors[2].state
             assert projectors[0].state == restored.state
             restored = pt.Projector.from_snapshot(log, pt.COUNTRY_STATES, projectors[0].snapshot())
 

@@ -2,11 +2,13 @@
 
 import datetime as dt
 import pickle
+import typing
 from decimal import Decimal
 
 import pytest
 
 import policytracker as pt
+from policytracker._projections._history import Resolver
 from tests.log_contract import StepClock
 
 UTC = dt.UTC
@@ -213,10 +215,41 @@ def test_as_of_refuses_datetimes_and_non_dates(as_of):
         pt.country_states(log_of(), as_of=as_of)
 
 
-@pytest.mark.parametrize("known_at", [dt.datetime(2025, 7, 1), dt.date(2025, 7, 1), "2025-07-01"])
+@pytest.mark.parametrize(
+    "known_at",
+    [dt.datetime(2025, 7, 1), dt.date(2025, 7, 1), "2025-07-01", "2025-07-01T10:00", "yesterday", 1751328000],
+)
 def test_known_at_refuses_naive_datetimes_and_dates(known_at):
     with pytest.raises(pt.ValidationError, match="known_at"):
         pt.country_states(log_of(), known_at=known_at)
+
+
+def test_known_at_takes_an_iso_8601_string_with_a_time_zone():
+    log = log_of([buy(7)], [report(6238)])
+
+    assert pt.country_states(log, known_at=T1) == pt.country_states(log, known_at="2025-07-01T02:00+02:00")
+    assert pt.country_states(log, known_at=T2) == pt.country_states(log, known_at="2025-07-18T00:00:00Z")
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        pt.project,
+        pt.country_states,
+        pt.country_state,
+        pt.effective_events,
+        pt.timeline,
+        pt.holdings_history,
+        pt.partnership_graph,
+    ],
+)
+def test_as_of_and_known_at_are_typed(function):
+    hints = typing.get_type_hints(function)
+
+    assert (pt.FuzzyDate | dt.date | str | None, dt.datetime | str | None) == (
+        hints["as_of"],
+        hints["known_at"],
+    )
 
 
 # -- record time: known_at, retractions, corrections -----
@@ -376,6 +409,58 @@ def test_a_back_dated_event_refolds_only_the_countries_it_touches():
     assert pt.country_states(log) == projector.state
 
 
+def _purchases(totals, event):
+    if not isinstance(event, pt.ReservePurchase):
+        return totals
+    return {**totals, event.country: totals.get(event.country, 0) + event.amount}
+
+
+def _country_purchases(country, total, events):
+    amounts = [event.amount for event in events if isinstance(event, pt.ReservePurchase)]
+    return None if total is None and not amounts else sum(amounts, total or 0)
+
+
+PURCHASES = pt.Projection(name="purchases", initial={}, apply=_purchases, fold_country=_country_purchases)
+
+
+def test_a_projector_refolds_only_the_countries_a_per_country_projection_declares_touched():
+    log = log_of([buy(7), pt.ReservePurchase(occurred="2025-07", country="PK", amount=1)])
+    projector = pt.Projector(log, PURCHASES)
+    projector.catch_up()
+    pakistan = projector.state["PK"]
+
+    log.append([buy(2, occurred="2025-01"), pt.EventRetracted(occurred="2025-07", target=buy(7).event_id)])
+    projector.catch_up()
+
+    assert pakistan is projector.state["PK"]
+    assert {"PK": Decimal(1), "SV": Decimal(2)} == pt.project(log, PURCHASES) == projector.state
+
+
+def test_a_per_country_projection_leaves_out_countries_it_gives_no_entry():
+    log = log_of([buy(7), pt.IMFRefusal(occurred="2025-07", country="PK", proposal="subsidy")])
+    projector = pt.Projector(log, PURCHASES)
+    projector.catch_up()
+
+    assert ["SV"] == list(projector.state)
+
+
+@pytest.mark.parametrize("initial", [None, (), {"SV": 1}])
+def test_a_per_country_projection_starts_from_an_empty_mapping(initial):
+    with pytest.raises(ValueError, match="empty mapping"):
+        pt.Projection(name="p", initial=initial, apply=_purchases, fold_country=_country_purchases)
+
+
+def test_a_per_country_fold_must_be_a_function():
+    with pytest.raises(ValueError, match="fold_country"):
+        pt.Projection(name="p", initial={}, apply=_purchases, fold_country="yes")
+
+
+def test_only_projections_that_declare_it_are_per_country():
+    undeclared = pt.Projection(name="all purchases", initial={}, apply=_purchases)
+
+    assert (True, False) == (pt.COUNTRY_STATES.per_country, undeclared.per_country)
+
+
 def test_a_projector_runs_any_projection():
     counting = pt.Projection(name="count", initial=0, apply=lambda count, event: count + 1)
     log = log_of([buy(7), buy(8)])
@@ -431,6 +516,22 @@ def test_a_snapshot_is_refused_by_another_projection_or_log():
         pt.Projector.from_snapshot(log_of([buy(8)]), pt.COUNTRY_STATES, snapshot)
     with pytest.raises(pt.IntegrityError):
         pt.Projector.from_snapshot(log_of(), pt.COUNTRY_STATES, snapshot)
+
+
+def test_a_copied_resolver_is_independent_of_its_original():
+    original = buy(7)
+    first_fix = pt.EventCorrected(occurred="2025-07", target=original.event_id, replacement=buy(8))
+    resolver = Resolver()
+    for event in (original, first_fix):
+        resolver.add(event)
+    copy = resolver.copy()
+
+    second_fix = pt.EventCorrected(occurred="2025-07", target=original.event_id, replacement=buy(9))
+    resolver.add(second_fix)
+    copy.add(pt.EventRetracted(occurred="2025-07", target=first_fix.event_id))
+
+    assert [buy(9)] == resolver.effective()
+    assert [buy(7)] == copy.effective()
 
 
 def test_fold_applies_in_the_order_given():

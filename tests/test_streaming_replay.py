@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import policytracker as pt
+from policytracker._log._core import ValidTimeReader
 from policytracker.testing import histories
 from tests.log_contract import StepClock
 from tests.test_seed_history import DATASET
@@ -45,7 +46,7 @@ def test_streamed_replay_equals_the_general_path(name, history, data):
     known_at = data.draw(st.none() | st.integers(0, len(batches)).map(lambda h: T0 + dt.timedelta(hours=h)))
     memory, streaming = _both(history, batches, name)  # opened after the draws, so always closed
     try:
-        assert hasattr(streaming, "valid_time_events")  # the streamed path, not the general one
+        assert isinstance(streaming, ValidTimeReader)  # the streamed path, not the general one
         assert pt.country_states(memory, as_of=as_of, known_at=known_at) == pt.country_states(
             streaming, as_of=as_of, known_at=known_at
         )
@@ -78,17 +79,27 @@ def _jsonl_with(tmp_path, events):
     return path
 
 
-def test_a_jsonl_replay_streams_without_the_general_path(tmp_path, monkeypatch):
-    path = _jsonl_with(tmp_path, pt.load_events(DATASET))
-    with pt.open_log(path) as log:
-        expected = pt.country_states(log)
+def _views(log):
+    return (
+        pt.country_states(log),
+        pt.timeline(log, "SV"),
+        pt.holdings_history(log, "SV"),
+        pt.partnership_graph(log),
+    )
+
+
+@pytest.mark.parametrize("name", ["log.db", "log.jsonl"])
+def test_replays_and_views_stream_without_the_general_path(tmp_path, monkeypatch, name):
+    with pt.open_log(tmp_path / name, clock=StepClock()) as log:
+        log.append(pt.load_events(DATASET))
+        expected = _views(log)
 
         def refuse(*_args, **_kwargs):
             raise AssertionError("the general path read every event")
 
         monkeypatch.setattr(type(log), "read_events", refuse)
-        assert pt.country_states(log) == expected
-        assert set(expected) == {"PK", "RU", "SV"}
+        assert expected == _views(log)
+        assert {"PK", "RU", "SV"} == set(expected[0])
 
 
 def test_jsonl_events_of_unusual_shapes_are_decoded_for_their_key(tmp_path):

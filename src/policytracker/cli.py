@@ -28,8 +28,8 @@ from policytracker._dates import FuzzyDate
 from policytracker._eventfiles import dump_events, load_events
 from policytracker._events import Event, ReserveAnnounced, VisitPlanned
 from policytracker._log import Recorded, copy_log, open_log
-from policytracker._projections import COUNTRY_STATES, CountryState, effective_events, fold
-from policytracker._projections._history import check_as_of, check_known_at
+from policytracker._projections import COUNTRY_STATES, CountryState, fold
+from policytracker._projections._history import check_as_of, check_known_at, stream_effective
 from policytracker._serialization import event_to_dict
 from policytracker.exceptions import PolicyTrackerError
 
@@ -100,14 +100,20 @@ class _Progress:
         self.shown = time.monotonic()
 
     def track(self, items: Iterable[T]) -> Iterator[T]:
+        """*items*, counted on the terminal as they pass."""
+        if not self.enabled:
+            return iter(items)
+        return self._counted(items)
+
+    def _counted(self, items: Iterable[T]) -> Iterator[T]:
         for item in items:
             self.count += 1
-            if self.enabled and time.monotonic() - self.shown > 0.2:
+            if time.monotonic() - self.shown > 0.2:
                 self.stream.write(f"\r{self.what}: {self.count:,}")
                 self.stream.flush()
                 self.shown = time.monotonic()
             yield item
-        if self.enabled and self.count:
+        if self.count:
             self.stream.write(f"\r{self.what}: {self.count:,}\n")
 
 
@@ -266,10 +272,16 @@ def _records(log: Any, err: IO[str], what: str) -> Iterator[Recorded]:
     return _Progress(what, err).track(log.read())
 
 
+def _effective(log: Any, args: argparse.Namespace, err: IO[str], what: str) -> Iterator[Event]:
+    """The stream ``project`` and ``country_states`` fold (in valid-time order; SQLite and JSON Lines logs
+    hand it over without holding the whole history), counted on a terminal."""
+    events = stream_effective(log, as_of=args.as_of, known_at=args.known_at)
+    return _Progress(what, err).track(events)
+
+
 def _replay(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     with open_log(args.log) as log:
-        events = effective_events(_records(log, err, "replaying"), as_of=args.as_of, known_at=args.known_at)
-    states = fold(COUNTRY_STATES, events)
+        states = fold(COUNTRY_STATES, _effective(log, args, err, "replaying"))
     if args.country:
         states = {
             code: states.get(code) or CountryState(country=code) for code in dict.fromkeys(args.country)
@@ -285,8 +297,7 @@ def _replay(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 def _timeline(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     with open_log(args.log) as log:
-        events = effective_events(_records(log, err, "reading"), as_of=args.as_of, known_at=args.known_at)
-    mine = [event for event in events if args.country in event.countries]
+        mine = [event for event in _effective(log, args, err, "reading") if args.country in event.countries]
     if args.format == "json":
         _json([event_to_dict(event) for event in mine], out)
         return 0

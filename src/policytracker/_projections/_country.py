@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,7 @@ from policytracker._events import (
 from policytracker._frozenmap import FrozenMap
 from policytracker._log._core import EventLog
 from policytracker._projections._core import Projection, project
+from policytracker._projections._history import AsOf, KnownAt
 
 __all__ = ["COUNTRY_STATES", "Conflict", "CountryState", "country_state", "country_states", "fold_country"]
 
@@ -149,7 +150,7 @@ class _Builder:
         handler(self, event)
         self.count += 1
         occurred = event.occurred
-        if self.last is None or occurred._order > self.last._order:
+        if self.last is None or occurred > self.last:
             self.last = occurred
 
     def freeze(self) -> CountryState:
@@ -259,6 +260,22 @@ def _apply_country_states(states: Mapping[str, CountryState], event: Event) -> M
     return _fold_country_states(states, (event,))
 
 
+def fold_country(country: str, events: Iterable[Event], *, state: CountryState | None = None) -> CountryState:
+    """The state of *country* after *events* (in the order given; only events touching it count), starting
+    from *state* (default: the empty state)."""
+    builder = _Builder(CountryState(country=country) if state is None else state)
+    for event in events:
+        if country in event.countries:
+            builder.apply(event)
+    return builder.freeze()
+
+
+def _country_entry(country: str, state: CountryState | None, events: Sequence[Event]) -> CountryState | None:
+    """*country*'s entry in ``COUNTRY_STATES`` after *events*: None while no event it knows is about it."""
+    new = fold_country(country, events, state=state)
+    return None if state is None and not new.event_count else new
+
+
 #: The built-in projection behind ``country_states``: a read-only mapping of country code → CountryState.
 COUNTRY_STATES: Projection[Mapping[str, CountryState]] = Projection(
     name="policytracker.country_states",
@@ -266,24 +283,20 @@ COUNTRY_STATES: Projection[Mapping[str, CountryState]] = Projection(
     initial=FrozenMap({}),
     apply=_apply_country_states,
     fold_many=_fold_country_states,
+    fold_country=_country_entry,
 )
 
 
-def fold_country(country: str, events: Iterable[Event]) -> CountryState:
-    """The state of *country* after *events* (in the order given; only events touching it count)."""
-    builder = _Builder(CountryState(country=country))
-    for event in events:
-        if country in event.countries:
-            builder.apply(event)
-    return builder.freeze()
-
-
-def country_states(log: EventLog, *, as_of: Any = None, known_at: Any = None) -> Mapping[str, CountryState]:
+def country_states(
+    log: EventLog, *, as_of: AsOf = None, known_at: KnownAt = None
+) -> Mapping[str, CountryState]:
     """The state of every country the effective history mentions (see :func:`project`), sorted by code."""
     return project(log, COUNTRY_STATES, as_of=as_of, known_at=known_at)
 
 
-def country_state(log: EventLog, country: str, *, as_of: Any = None, known_at: Any = None) -> CountryState:
+def country_state(
+    log: EventLog, country: str, *, as_of: AsOf = None, known_at: KnownAt = None
+) -> CountryState:
     """The state of one *country* (an empty state when nothing is known about it).
 
     Raises:

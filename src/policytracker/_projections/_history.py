@@ -1,9 +1,10 @@
 """Effective history: which events count, by record time, once retractions and corrections are applied.
 
-Rules (DESIGN §5): retractions and corrections act by record time only. The latest (by position) correction
-of an event that is not itself void wins; a correction may itself be corrected. A retraction voids its
-target; a retraction that is itself retracted voids nothing, so retracting a correction restores what it
-replaced. Events with the same id (the same fact) count once.
+The rules are those of docs/projections.md, "The effective history": retractions and corrections act by
+record time only. The latest (by position) correction of an event that is not itself void wins; a
+correction may itself be corrected. A retraction voids its target; a retraction that is itself retracted
+voids nothing, so retracting a correction restores what it replaced. Events with the same id (the same
+fact) count once.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ import datetime as _dt
 import heapq
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TypeAlias
 
 import pendulum
 
 from policytracker._dates import FuzzyDate, as_of_date
 from policytracker._events import Event, EventCorrected, EventRetracted, valid_time_columns
-from policytracker._log._core import EventLog, Recorded
+from policytracker._log._core import EventLog, EventReader, Recorded, ValidTimeReader
 from policytracker.exceptions import ValidationError
 
 __all__ = [
+    "AsOf",
+    "KnownAt",
     "Resolver",
     "check_known_at",
     "effective_events",
@@ -32,6 +35,11 @@ __all__ = [
 ]
 
 ValidKey = tuple[int, int, int, uuid.UUID]
+
+#: What ``as_of`` takes: a date (its day), a ``FuzzyDate`` or an EDTF string (their last day), or None.
+AsOf: TypeAlias = FuzzyDate | _dt.date | str | None
+#: What ``known_at`` takes: a timezone-aware datetime, an ISO 8601 string with a time zone, or None.
+KnownAt: TypeAlias = _dt.datetime | str | None
 
 
 def valid_time_key(event: Event) -> ValidKey:
@@ -47,12 +55,15 @@ def in_valid_time(events: Iterable[Event]) -> list[Event]:
     return sorted(events, key=valid_time_key)
 
 
-def check_known_at(known_at: Any) -> pendulum.DateTime:
-    """Validate a ``known_at`` moment: a timezone-aware datetime (returned in UTC).
+def check_known_at(known_at: object) -> pendulum.DateTime:
+    """Validate a ``known_at`` moment: a timezone-aware datetime or ISO 8601 string (returned in UTC).
 
     Raises:
-        ValidationError: a naive datetime, a date, or anything else.
+        ValidationError: a naive datetime, a string that is not an ISO 8601 moment with a time zone, a
+            date, or anything else.
     """
+    if isinstance(known_at, str):
+        known_at = _moment(known_at)
     if not isinstance(known_at, _dt.datetime):
         raise ValidationError(
             f"known_at: expected a timezone-aware datetime, got {known_at!r}; use as_of for dates",
@@ -66,7 +77,16 @@ def check_known_at(known_at: Any) -> pendulum.DateTime:
     return pendulum.instance(known_at).in_timezone("UTC")
 
 
-def check_as_of(as_of: Any) -> pendulum.Date:
+def _moment(text: str) -> _dt.datetime:
+    try:
+        return _dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"known_at: {text!r} is not an ISO 8601 moment such as 2025-07-18T09:30:00Z", field="known_at"
+        ) from None
+
+
+def check_as_of(as_of: object) -> pendulum.Date:
     """Validate an ``as_of`` date (a date, a ``FuzzyDate`` or an EDTF string; its latest day)."""
     if not isinstance(as_of, FuzzyDate | str | _dt.date):
         raise ValidationError(
@@ -87,6 +107,17 @@ class Resolver:
         self.corrected_by: dict[uuid.UUID, list[uuid.UUID]] = {}
         self.retracted_by: dict[uuid.UUID, list[uuid.UUID]] = {}
         self.root: dict[uuid.UUID, uuid.UUID] = {}  # amendment id -> the original it (indirectly) amends
+
+    def copy(self) -> Resolver:
+        """An independent copy: adding events to either leaves the other as it was."""
+        other = Resolver(open_world=self.open_world)
+        other.originals = dict(self.originals)
+        other.corrections = dict(self.corrections)
+        other.retractions = dict(self.retractions)
+        other.corrected_by = {key: list(value) for key, value in self.corrected_by.items()}
+        other.retracted_by = {key: list(value) for key, value in self.retracted_by.items()}
+        other.root = dict(self.root)
+        return other
 
     def root_of(self, event_id: uuid.UUID) -> uuid.UUID | None:
         """The original event at the root of *event_id*'s chain of amendments (None: unknown)."""
@@ -162,11 +193,16 @@ class Resolver:
 def effective_events(
     records: Iterable[Recorded | Event],
     *,
-    as_of: Any = None,
-    known_at: Any = None,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
 ) -> list[Event]:
     """The effective history of *records* (in position order), as known at *known_at* and as of *as_of*,
-    sorted by valid time."""
+    sorted by valid time (see :func:`project` for the rules and the arguments). Bare events count as
+    known at any moment; ``Recorded`` ones from their ``recorded_at`` on.
+
+    Raises:
+        ValidationError: *as_of* is a datetime or not a date; *known_at* is naive or not a moment.
+    """
     moment, last_day = _times(as_of, known_at)
     return _effective(records, moment, last_day)
 
@@ -174,7 +210,7 @@ def effective_events(
 _AMENDMENT_TAGS = ["event.retracted", "event.corrected"]
 
 
-def _times(as_of: Any, known_at: Any) -> tuple[pendulum.DateTime | None, pendulum.Date | None]:
+def _times(as_of: AsOf, known_at: KnownAt) -> tuple[pendulum.DateTime | None, pendulum.Date | None]:
     """The validated record-time moment and valid-time last day of a query (None where not given)."""
     return (
         None if known_at is None else check_known_at(known_at),
@@ -182,17 +218,16 @@ def _times(as_of: Any, known_at: Any) -> tuple[pendulum.DateTime | None, pendulu
     )
 
 
-def stream_effective(log: EventLog, *, as_of: Any = None, known_at: Any = None) -> Iterable[Event]:
+def stream_effective(log: EventLog, *, as_of: AsOf = None, known_at: KnownAt = None) -> Iterable[Event]:
     """The effective history of *log* in valid-time order, streamed when the store can hand over its
-    events in valid-time order (``valid_time_events``), else as a list.
+    events in valid-time order (a ``ValidTimeReader``), else as a list.
 
     Streaming holds only the retractions, corrections and replacements in memory: the amendments are
     resolved first (by record time), then the store's events arrive already ordered and are merged with
     the replacements.
     """
     moment, last_day = _times(as_of, known_at)
-    reader = getattr(log, "valid_time_events", None)
-    if reader is None:
+    if not isinstance(log, ValidTimeReader):
         return effective_history(log, as_of=as_of, known_at=known_at)
     resolver = Resolver(open_world=True)
     for record in log.read(types=_AMENDMENT_TAGS):
@@ -210,20 +245,21 @@ def stream_effective(log: EventLog, *, as_of: Any = None, known_at: Any = None) 
             replacements.setdefault(value.event_id, value)
     standing = in_valid_time(replacements.values())
     skip.update(replacements)  # an original equal to a standing replacement is that same fact: once
-    stored = reader(last_day=None if last_day is None else last_day.toordinal(), known_at=moment)
+    stored = log.valid_time_events(
+        last_day=None if last_day is None else last_day.toordinal(), known_at=moment
+    )
     originals = (event for event in stored if event.event_id not in skip) if skip else stored
     if not standing:
         return originals
     return heapq.merge(originals, standing, key=valid_time_key)
 
 
-def effective_history(log: EventLog, *, as_of: Any = None, known_at: Any = None) -> list[Event]:
+def effective_history(log: EventLog, *, as_of: AsOf = None, known_at: KnownAt = None) -> list[Event]:
     """:func:`effective_events` of a whole log, without building a ``Recorded`` per record when *known_at*
-    is not used and the log can hand over bare events (``read_events``)."""
+    is not used and the log can hand over bare events (an ``EventReader``)."""
     moment, last_day = _times(as_of, known_at)
-    read_events = getattr(log, "read_events", None)
-    if moment is None and read_events is not None:
-        return _effective(read_events(), None, last_day)
+    if moment is None and isinstance(log, EventReader):
+        return _effective(log.read_events(), None, last_day)
     return _effective(log.read(), moment, last_day)
 
 

@@ -13,7 +13,7 @@ from policytracker._events import Event
 from policytracker._frozenmap import FrozenMap
 from policytracker._log._core import EventLog
 from policytracker._projections._core import Projection, fold
-from policytracker._projections._country import _HANDLERS, COUNTRY_STATES, CountryState, _Builder
+from policytracker._projections._country import COUNTRY_STATES
 from policytracker._projections._history import Resolver, ValidKey, valid_time_key
 from policytracker.exceptions import IntegrityError
 
@@ -59,14 +59,7 @@ class _Internals:
 
     def copy(self) -> _Internals:
         other = _Internals()
-        source = self.resolver
-        target = other.resolver
-        target.originals = dict(source.originals)
-        target.corrections = dict(source.corrections)
-        target.retractions = dict(source.retractions)
-        target.corrected_by = {key: list(value) for key, value in source.corrected_by.items()}
-        target.retracted_by = {key: list(value) for key, value in source.retracted_by.items()}
-        target.root = dict(source.root)
+        other.resolver = self.resolver.copy()
         other.effective = dict(self.effective)
         other.refs = dict(self.refs)
         other.lists = {key: list(value) for key, value in self.lists.items()}
@@ -80,16 +73,17 @@ class Projector(Generic[S]):
     """Keeps ``state`` equal to ``project(log, projection)`` as the log grows: call :meth:`catch_up`.
 
     Events that arrive in valid-time order are folded in incrementally. A back-dated event, a retraction
-    or a correction refolds only what it touches: for the built-in ``COUNTRY_STATES`` projection, the
-    countries involved; for any other projection, the effective history (kept in memory). Each refold
-    starts from a checkpoint (the state kept every 512 events), so it costs what lies after the change,
-    not the whole history.
+    or a correction refolds only what it touches: for a per-country projection (one that gives
+    ``fold_country``, such as the built-in ``COUNTRY_STATES``), the countries involved; for any other
+    projection, the effective history (kept in memory). Each refold starts from a checkpoint (the state
+    kept every 512 events), so it costs what lies after the change, not the whole history. The state of a
+    per-country projection is a read-only mapping sorted by country code.
     """
 
     def __init__(self, log: EventLog, projection: Projection[Any] = COUNTRY_STATES) -> None:
         self._log = log
         self._projection: Projection[Any] = projection
-        self._per_country = projection is COUNTRY_STATES
+        self._per_country = projection.per_country
         self._position = 0
         self._digest = ""
         self._data = _Internals()
@@ -133,7 +127,9 @@ class Projector(Generic[S]):
         if self._cached is None:
             if self._per_country:
                 states = self._data.states
-                self._cached = FrozenMap({code: states[code] for code in sorted(states)})
+                self._cached = FrozenMap(
+                    {code: states[code] for code in sorted(states) if states[code] is not None}
+                )
             else:
                 self._cached = self._data.states.get(_ALL, self._projection.initial)
         return cast(S, self._cached)
@@ -165,9 +161,7 @@ class Projector(Generic[S]):
         return count
 
     def _partitions(self, event: Event) -> tuple[str, ...]:
-        if not self._per_country:
-            return (_ALL,)
-        return event.countries if type(event) in _HANDLERS else ()
+        return event.countries if self._per_country else (_ALL,)
 
     def _refresh(self, roots: Mapping[uuid.UUID, None]) -> None:
         data = self._data
@@ -236,13 +230,12 @@ class Projector(Generic[S]):
         return False
 
     def _fold(self, part: str, events: list[Event], state: Any) -> Any:
-        """Fold *events* into *state* (None: the initial state of *part*)."""
-        if not self._per_country:
-            return fold(self._projection, events, state=self._projection.initial if state is None else state)
-        builder = _Builder(state if state is not None else CountryState(country=part))
-        for event in events:
-            builder.apply(event)
-        return builder.freeze()
+        """Fold *events* into *state*, the state of *part* (None: the initial state, or for a per-country
+        projection no entry; it returns None while the events give *part* no entry)."""
+        projection = self._projection
+        if projection.fold_country is not None:
+            return projection.fold_country(part, state, events)
+        return fold(projection, events, state=projection.initial if state is None else state)
 
 
 def _entry_key(entry: tuple[ValidKey, Event]) -> ValidKey:

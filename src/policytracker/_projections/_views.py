@@ -6,7 +6,6 @@ import itertools
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 import attrs
 
@@ -14,8 +13,8 @@ from policytracker._countries import normalize_country
 from policytracker._dates import FuzzyDate
 from policytracker._events import Event, HoldingsReported, PartnershipFormed, ReservePurchase, ReserveSale
 from policytracker._log._core import EventLog
-from policytracker._projections._country import CountryState, _Builder
-from policytracker._projections._history import effective_history
+from policytracker._projections._country import CountryState, fold_country
+from policytracker._projections._history import AsOf, KnownAt, stream_effective
 from policytracker._validation import to_asset
 
 __all__ = [
@@ -28,10 +27,16 @@ __all__ = [
 ]
 
 
-def timeline(log: EventLog, country: str, *, as_of: Any = None, known_at: Any = None) -> tuple[Event, ...]:
-    """The effective events about *country*, in valid-time order (see :func:`project` for the arguments)."""
+def timeline(
+    log: EventLog, country: str, *, as_of: AsOf = None, known_at: KnownAt = None
+) -> tuple[Event, ...]:
+    """The effective events about *country*, in valid-time order (see :func:`project` for the arguments).
+
+    Raises:
+        ValidationError: *country* is not a known code, or *as_of* / *known_at* are invalid.
+    """
     code = normalize_country(country)
-    events = effective_history(log, as_of=as_of, known_at=known_at)
+    events = stream_effective(log, as_of=as_of, known_at=known_at)
     return tuple(event for event in events if code in event.countries)
 
 
@@ -45,27 +50,26 @@ class HoldingsPoint:
 
 
 def holdings_history(
-    log: EventLog, country: str, asset: str = "BTC", *, as_of: Any = None, known_at: Any = None
+    log: EventLog, country: str, asset: str = "BTC", *, as_of: AsOf = None, known_at: KnownAt = None
 ) -> tuple[HoldingsPoint, ...]:
     """The series of a country's holdings of *asset*: one point per date on which a purchase, a sale or a
     holdings report changed or confirmed them, under the same rules as ``CountryState.holdings``."""
     code = normalize_country(country)
     symbol = to_asset(asset)
-    builder = _Builder(CountryState(country=code))
+    state = CountryState(country=code)
     points = []
     relevant = (
         event
-        for event in effective_history(log, as_of=as_of, known_at=known_at)
+        for event in stream_effective(log, as_of=as_of, known_at=known_at)
         if isinstance(event, ReservePurchase | ReserveSale | HoldingsReported)
         and event.country == code
         and event.asset == symbol
     )
     for occurred, group in itertools.groupby(relevant, key=lambda event: event.occurred):
-        ids = []
-        for event in group:
-            builder.apply(event)
-            ids.append(event.event_id)
-        points.append(HoldingsPoint(occurred=occurred, amount=builder.holdings[symbol], event_ids=tuple(ids)))
+        events = tuple(group)
+        state = fold_country(code, events, state=state)
+        ids = tuple(event.event_id for event in events)
+        points.append(HoldingsPoint(occurred=occurred, amount=state.holdings[symbol], event_ids=ids))
     return tuple(points)
 
 
@@ -99,11 +103,11 @@ class PartnershipGraph:
         return iter(self.edges)
 
 
-def partnership_graph(log: EventLog, *, as_of: Any = None, known_at: Any = None) -> PartnershipGraph:
+def partnership_graph(log: EventLog, *, as_of: AsOf = None, known_at: KnownAt = None) -> PartnershipGraph:
     """The graph of partnerships in the effective history (see :func:`project` for the arguments)."""
     edges = []
     # Read everything: a partnership may have been retracted or corrected by an event of another type.
-    for event in effective_history(log, as_of=as_of, known_at=known_at):
+    for event in stream_effective(log, as_of=as_of, known_at=known_at):
         if not isinstance(event, PartnershipFormed):
             continue
         for pair in itertools.combinations(event.countries, 2):
