@@ -116,7 +116,7 @@ def _floor_append(target: str, n: int, batch: int) -> float:
     """Seconds to store the finished rows of the log *target* again, in batches: each batch takes the
     write lock, reads the tail, looks its ids up (the idempotency check), writes and commits, as an append
     does. Nothing is constructed, validated, encoded or hashed: this is what storage alone costs."""
-    from policytracker._log._core import records_to_copy
+    from policytracker._log._base import records_to_copy
     from policytracker._log.sqlite import SQLiteLog
 
     with SQLiteLog(target) as source:

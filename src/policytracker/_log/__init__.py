@@ -5,15 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from policytracker._log._core import (
-    AppendResult,
-    Clock,
-    EventLog,
-    Recorded,
-    VerifyReport,
-    _BaseLog,
-    records_to_copy,
-)
+from policytracker._log._base import BaseLog, copy_records
+from policytracker._log._core import AppendResult, Clock, EventLog, Recorded, VerifyReport
 from policytracker._log.jsonl import JSONLinesLog, TornTail
 from policytracker._log.memory import MemoryLog
 from policytracker._log.sqlite import SQLiteLog
@@ -97,9 +90,9 @@ def copy_log(source: Target | EventLog, destination: Target | EventLog) -> int:
     try:
         src = source if isinstance(source, EventLog) else _remember(open_log(source), opened)
         dst = destination if isinstance(destination, EventLog) else _remember(open_log(destination), opened)
-        if not isinstance(src, _BaseLog) or not isinstance(dst, _BaseLog):
+        if not isinstance(src, BaseLog) or not isinstance(dst, BaseLog):
             raise TypeError("copy_log copies between policytracker's own stores")
-        return dst._import_rows(records_to_copy(src._raw_rows()))
+        return copy_records(src, dst)
     finally:
         for log in opened:
             log.close()

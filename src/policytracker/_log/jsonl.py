@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from policytracker._canonical import loads
 from policytracker._codec import Index
+from policytracker._log._base import ValidTimeOrdered
 from policytracker._log._core import (
     Clock,
     NewRecord,
@@ -33,7 +34,6 @@ from policytracker._log._core import (
     StoredRecord,
     TornTail,
     VerifyReport,
-    _ValidTimeOrdered,
     check_folder,
     index_stored,
 )
@@ -45,7 +45,7 @@ _KEYS = frozenset({"digest", "event", "position", "recorded_at"})
 _CHUNK = 8 * 1024 * 1024  # bytes read at a time when indexing
 
 
-class JSONLinesLog(_ValidTimeOrdered):
+class JSONLinesLog(ValidTimeOrdered):
     """An ``EventLog`` in a JSON Lines file, safe for several processes on one machine."""
 
     def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:

@@ -7,12 +7,13 @@ import contextlib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 
-from policytracker._log._core import Clock, NewRecord, StoredEvent, StoredRecord, _BaseLog
+from policytracker._log._base import BaseLog
+from policytracker._log._core import Clock, NewRecord, StoredEvent, StoredRecord
 
 __all__ = ["MemoryLog"]
 
 
-class MemoryLog(_BaseLog):
+class MemoryLog(BaseLog):
     """An ``EventLog`` held in a Python list. Thread-safe; not shared between processes."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:

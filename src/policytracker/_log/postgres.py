@@ -20,15 +20,8 @@ from typing import Any
 
 import psycopg
 
-from policytracker._log._core import (
-    Clock,
-    NewRecord,
-    Recorded,
-    StoredEvent,
-    StoredRecord,
-    _IndexedLog,
-    paged,
-)
+from policytracker._log._base import IndexedLog
+from policytracker._log._core import Clock, NewRecord, Recorded, StoredEvent, StoredRecord, paged
 from policytracker.exceptions import ConcurrencyError
 
 __all__ = ["PostgresLog"]
@@ -70,7 +63,7 @@ _SCHEMA = [
 ]
 
 
-class PostgresLog(_IndexedLog):
+class PostgresLog(IndexedLog):
     """An ``EventLog`` in PostgreSQL: many writers (processes, threads, machines) share one log."""
 
     _MARK = "%s"

@@ -14,15 +14,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from policytracker._log._core import (
-    Clock,
-    NewRecord,
-    StoredEvent,
-    StoredRecord,
-    _IndexedLog,
-    check_folder,
-    paged,
-)
+from policytracker._log._base import IndexedLog
+from policytracker._log._core import Clock, NewRecord, StoredEvent, StoredRecord, check_folder, paged
 from policytracker.exceptions import ConcurrencyError, SerializationError
 
 __all__ = ["SQLiteLog"]
@@ -77,7 +70,7 @@ CREATE TABLE IF NOT EXISTS record_countries (
 """
 
 
-class SQLiteLog(_IndexedLog):
+class SQLiteLog(IndexedLog):
     """An ``EventLog`` in one SQLite file (stdlib ``sqlite3``, WAL journal, full synchronous commits; the
     journal is checkpointed every 16 MB and cut back to at most 64 MB afterwards; up to 16 MB of pages are
     cached)."""

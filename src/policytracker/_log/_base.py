@@ -1,0 +1,524 @@
+"""``BaseLog``: the log contract implemented once, over a handful of store primitives.
+
+``BaseLog`` implements the whole of ``EventLog`` (validation, idempotent re-appends, duplicate and
+concurrency checks, positions, ``recorded_at`` stamps, the digest chain, reading and verifying) on top of a
+handful of store primitives, so that every store behaves the same way by construction. A store supplies:
+
+- ``_transaction()``: a context manager holding the store's write lock (a SQLite ``BEGIN IMMEDIATE``, an OS
+  file lock, a mutex) for the duration of one append;
+- ``_tail()``: ``(head, last digest, last recorded_at text)``, read inside the transaction;
+- ``_lookup(ids)``: the stored event and countries of those ids that are in the log;
+- ``_write(records)``: store :class:`NewRecord` s, their text and their index, inside the transaction;
+- ``_scan(after, country, tags)``: :class:`StoredRecord` s in position order, streaming;
+- ``_head()`` and ``close()``.
+
+Stores store and return; they never parse or interpret an event. What they keep beside its text to answer
+reads (its countries, tag, id and valid-time columns) is the codec's :class:`~policytracker._codec.Index`,
+derived here.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as _dt
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any, Self
+
+from policytracker._codec import decode_text, event_text, index_event
+from policytracker._countries import normalize_country
+from policytracker._events import AMENDMENT_TAGS, Event, EventCorrected, EventRetracted, event_class
+from policytracker._log._core import (
+    STORAGE_FORMAT,
+    AppendResult,
+    Clock,
+    NewRecord,
+    Recorded,
+    StoredEvent,
+    StoredRecord,
+    VerifyReport,
+    chain_digest,
+    check_storage_meta,
+    decode_stored,
+    index_stored,
+    stored_text,
+)
+from policytracker._serialization import format_timestamp, parse_timestamp
+from policytracker.exceptions import (
+    ConcurrencyError,
+    DuplicateEventError,
+    IntegrityError,
+    ValidationError,
+)
+
+__all__ = ["BaseLog", "IndexedLog", "ValidTimeOrdered", "copy_records", "records_to_copy"]
+
+
+def _system_clock() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+class BaseLog(abc.ABC):
+    """Implements ``EventLog`` over the store primitives described in the module docstring."""
+
+    #: Human-readable name of the target, used in error messages.
+    target: str
+
+    def __init__(self, target: str, clock: Clock | None) -> None:
+        self.target = target
+        self._clock: Clock = clock if clock is not None else _system_clock
+        self._mutex = threading.RLock()
+        self._closed = False
+
+    # -- store primitives ---------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _transaction(self) -> AbstractContextManager[None]: ...
+
+    @abc.abstractmethod
+    def _tail(self) -> tuple[int, str, str | None]: ...
+
+    @abc.abstractmethod
+    def _lookup(
+        self, ids: Sequence[uuid.UUID]
+    ) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]: ...
+
+    @abc.abstractmethod
+    def _write(self, records: Sequence[NewRecord]) -> None: ...
+
+    @abc.abstractmethod
+    def _scan(
+        self, after: int, country: str | None, tags: frozenset[str] | None
+    ) -> Iterator[StoredRecord]: ...
+
+    @abc.abstractmethod
+    def _head(self) -> int: ...
+
+    @abc.abstractmethod
+    def _close(self) -> None:
+        """Release store resources (the base marks the log closed)."""
+
+    # -- the contract -----------------------------------------------------------------------------------
+
+    @property
+    def head(self) -> int:
+        """The last position (0 when empty), read live from the store, so other writers' appends count."""
+        self._check_open()
+        return self._head()
+
+    def __len__(self) -> int:
+        return self.head
+
+    def __iter__(self) -> Iterator[Recorded]:
+        return self.read()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<{type(self).__name__} {self.target!r} ({state})>"
+
+    def close(self) -> None:
+        """Release the store's resources. Closing twice is harmless; a closed log raises ``ValueError``."""
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"the log {self.target!r} is closed")
+
+    def append(self, events: Iterable[Event], *, expected_position: int | None = None) -> AppendResult:
+        """Append *events* atomically, in the order given: all are written, or none.
+
+        *expected_position* is the ``head`` the caller last saw; when another writer has appended since,
+        :class:`ConcurrencyError` is raised. An event whose ``event_id`` is already stored with identical
+        content is skipped and listed in ``unchanged``; the same id with different content is a
+        :class:`DuplicateEventError`. A retraction or correction must name an event already in the log (or
+        earlier in *events*), else :class:`ValidationError`. One append shares one ``recorded_at`` stamp,
+        which never goes backwards. Nothing is written when anything is refused.
+        """
+        self._check_open()
+        batch = self._prepare(events)
+        if expected_position is not None and (type(expected_position) is not int or expected_position < 0):
+            raise ValidationError(
+                f"expected_position must be an int >= 0, got {expected_position!r}", field="expected_position"
+            )
+        with self._mutex, self._transaction():
+            head, digest, last_stamp = self._tail()
+            if expected_position is not None and expected_position != head:
+                raise ConcurrencyError(
+                    f"{self.target}: expected the head at position {expected_position}, but it is at {head}; "
+                    "another writer appended first. Re-read the log and retry.",
+                    expected=expected_position,
+                    actual=head,
+                )
+            wanted = {event.event_id for event, _ in batch}
+            wanted.update(
+                event.target for event, _ in batch if isinstance(event, EventRetracted | EventCorrected)
+            )
+            stored = self._lookup(list(wanted))
+            rows, unchanged = self._plan(batch, stored, head, digest, last_stamp)
+            if rows:
+                self._write([row for row, _ in rows.values()])
+        written = tuple(
+            Recorded(
+                position=row.position,
+                recorded_at=parse_timestamp(row.recorded_at),
+                event=event,
+                digest=row.digest,
+            )
+            for row, event in rows.values()
+        )
+        return AppendResult(head=head + len(written), written=written, unchanged=tuple(unchanged))
+
+    def _prepare(self, events: Iterable[Event]) -> list[tuple[Event, str]]:
+        if isinstance(events, Event):
+            raise ValidationError("append takes an iterable of events; wrap a single event in a list")
+        batch = []
+        for index, event in enumerate(events):
+            if not isinstance(event, Event):
+                raise ValidationError(f"events[{index}]: expected an Event, got {event!r}")
+            batch.append((event, event_text(event)))
+        return batch
+
+    def _next_stamp(self, last_stamp: str | None) -> str:
+        moment = self._clock()
+        if not isinstance(moment, _dt.datetime) or moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValidationError(f"the log's clock must return a timezone-aware datetime, got {moment!r}")
+        stamp = format_timestamp(moment)
+        # Fixed-width UTC text compares like the moments it names; never let recorded_at go backwards.
+        return max(stamp, last_stamp) if last_stamp is not None else stamp
+
+    def _plan(
+        self,
+        batch: list[tuple[Event, str]],
+        stored: Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]],
+        head: int,
+        digest: str,
+        last_stamp: str | None,
+    ) -> tuple[dict[uuid.UUID, tuple[NewRecord, Event]], list[uuid.UUID]]:
+        rows: dict[uuid.UUID, tuple[NewRecord, Event]] = {}
+        unchanged: list[uuid.UUID] = []
+        stamp = self._next_stamp(last_stamp) if batch else ""
+        position = head
+        for number, (event, text) in enumerate(batch):
+            event_id = event.event_id
+            if event_id in stored or event_id in rows:
+                previous = rows[event_id][1] if event_id in rows else decode_stored(stored[event_id][0], 0)
+                if previous != event:
+                    raise DuplicateEventError(
+                        f"events[{number}]: event_id {event_id} is already in {self.target} with different "
+                        "content; record a change as an EventCorrected, or give the new event its own id"
+                    )
+                unchanged.append(event_id)
+                continue
+            index = index_event(event, self._target_countries(number, event, stored, rows))
+            position += 1
+            digest = chain_digest(digest, position, stamp, text)
+            rows[event_id] = (NewRecord(position, stamp, digest, text, index), event)
+        return rows, unchanged
+
+    def _target_countries(
+        self,
+        number: int,
+        event: Event,
+        stored: Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]],
+        rows: Mapping[uuid.UUID, tuple[NewRecord, Event]],
+    ) -> tuple[str, ...]:
+        """The countries of the event an amendment targets (refusing a target not in the log, and a
+        correction of a retraction); () for a standalone event."""
+        if not isinstance(event, EventRetracted | EventCorrected):
+            return ()
+        target = event.target
+        if target in rows:
+            target_event: Event | None = rows[target][1]
+            target_countries = rows[target][0].entry.countries
+        elif target in stored:
+            target_event = None
+            target_countries = stored[target][1]
+        else:
+            raise ValidationError(
+                f"events[{number}]: {type(event).__name__} targets {target}, which is not in {self.target}; "
+                "append the event it refers to first",
+                field="target",
+            )
+        if isinstance(event, EventCorrected):
+            if target_event is None:
+                target_event = decode_stored(stored[target][0], 0)
+            if isinstance(target_event, EventRetracted):
+                raise ValidationError(
+                    f"events[{number}]: an EventCorrected cannot target the retraction {target}; to undo a "
+                    "retraction, retract it",
+                    field="target",
+                )
+        return target_countries
+
+    def _gap_free(self, after: int) -> Iterator[StoredRecord]:
+        """Every stored record after *after*, refusing a gap in positions."""
+        expected = after + 1
+        for row in self._scan(after, None, None):
+            if row.position != expected:
+                raise self._gap(expected, row.position)
+            expected += 1
+            yield row
+
+    def read(
+        self,
+        *,
+        after: int = 0,
+        country: str | None = None,
+        types: Iterable[type[Event] | str] | None = None,
+    ) -> Iterator[Recorded]:
+        """Stored records with a position greater than *after*, in position order, streaming.
+
+        *country* keeps the records that touch that country (a retraction or correction touches its
+        target's countries); *types* keeps the records of those event classes or type tags.
+
+        Raises:
+            ValidationError: an unknown country code or type, or a negative *after*.
+            SerializationError: a stored record cannot be decoded (the message names its position).
+            IntegrityError: positions are not gap-free.
+        """
+        self._check_open()
+        if type(after) is not int or after < 0:
+            raise ValidationError(f"after must be an int >= 0, got {after!r}", field="after")
+        code = None if country is None else normalize_country(country, field="country")
+        tags = None if types is None else _tags(types)
+        return self._read(after, code, tags)
+
+    def _read(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[Recorded]:
+        # The hottest loop of the library: the gap check is inlined rather than a generator layer.
+        expected = after + 1
+        check_gaps = country is None and tags is None
+        for position, recorded_at, digest, stored in self._scan(after, country, tags):
+            if check_gaps and position != expected:
+                raise self._gap(expected, position)
+            expected = position + 1
+            yield Recorded(
+                position=position,
+                recorded_at=parse_timestamp(recorded_at),
+                event=decode_stored(stored, position),
+                digest=digest,
+            )
+
+    def _gap(self, expected: int, found: int) -> IntegrityError:
+        return IntegrityError(
+            f"{self.target}: position {expected} is missing (the next stored record is {found}); "
+            "run verify() for details"
+        )
+
+    def read_events(self, *, after: int = 0) -> Iterator[Event]:
+        """The stored events after position *after*, in position order, without their ``Recorded``
+        wrapping (for folds that need neither stamps nor digests). Same errors as :meth:`read`."""
+        self._check_open()
+        for row in self._gap_free(after):
+            yield decode_stored(row.event, row.position)
+
+    def verify(self) -> VerifyReport:
+        """Recompute the digest chain from the stored bytes and report the first record that does not match.
+
+        Detects a changed byte, a deleted, inserted or swapped record, and (for files) a torn final write.
+        Nothing is repaired.
+        """
+        self._check_open()
+        digest = ""
+        checked = 0
+        for row in self._raw_rows():
+            expected_position = checked + 1
+            if row.position != expected_position:
+                return VerifyReport(
+                    ok=False,
+                    checked=checked,
+                    first_bad_position=expected_position,
+                    reason=f"expected position {expected_position}, found {row.position}: a record is "
+                    "missing, duplicated or out of order",
+                )
+            digest = chain_digest(digest, row.position, row.recorded_at, stored_text(row.event))
+            if digest != row.digest:
+                return VerifyReport(
+                    ok=False,
+                    checked=checked,
+                    first_bad_position=row.position,
+                    reason=f"the digest of position {row.position} does not match its content or the "
+                    "records before it: the record was changed, or one before it was",
+                )
+            checked += 1
+        return VerifyReport(ok=True, checked=checked)
+
+    # -- copying --------------------------------------------------------------------------------------------
+
+    def _raw_rows(self) -> Iterator[StoredRecord]:
+        """Every stored record, for verifying and copying."""
+        return self._scan(0, None, None)
+
+    def _import_rows(self, rows: Iterable[NewRecord]) -> int:
+        """Store verified *rows* verbatim (positions, stamps, digests) into this empty log."""
+        self._check_open()
+        with self._mutex, self._transaction():
+            if self._tail()[0] != 0:
+                raise ValueError(f"copy needs an empty destination, but {self.target} holds records")
+            count = 0
+            batch: list[NewRecord] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) == 1000:
+                    self._write(batch)
+                    count += len(batch)
+                    batch = []
+            if batch:
+                self._write(batch)
+                count += len(batch)
+        return count
+
+
+def _tags(types: Iterable[type[Event] | str]) -> frozenset[str]:
+    if isinstance(types, str | type):
+        types = [types]
+    tags = set()
+    for item in types:
+        if isinstance(item, str):
+            try:
+                event_class(item)
+            except LookupError as exc:
+                raise ValidationError(f"types: {exc}", field="types") from None
+            tags.add(item)
+        elif isinstance(item, type) and issubclass(item, Event) and hasattr(item, "__event_tag__"):
+            tags.add(item.__event_tag__)
+        else:
+            raise ValidationError(f"types: expected event classes or type tags, got {item!r}", field="types")
+    return frozenset(tags)
+
+
+def copy_records(source: BaseLog, destination: BaseLog) -> int:
+    """Copy every record of *source* into the empty *destination*, checking the source's digest chain on
+    the way; return how many were copied."""
+    return destination._import_rows(records_to_copy(source._raw_rows()))
+
+
+def records_to_copy(rows: Iterable[StoredRecord]) -> Iterator[NewRecord]:
+    """The records of a log as another store writes them: text and index derived here, the digest chain
+    checked on the way, so that a damaged source is refused, never copied."""
+    countries: dict[uuid.UUID, tuple[str, ...]] = {}
+    digest = ""
+    expected = 1
+    for position, recorded_at, stored_digest, stored in rows:
+        if position != expected:
+            raise IntegrityError(f"cannot copy: expected position {expected}, found {position}")
+        text = stored_text(stored)
+        digest = chain_digest(digest, position, recorded_at, text)
+        if digest != stored_digest:
+            raise IntegrityError(f"cannot copy: the digest chain breaks at position {position}")
+        index = index_stored(text, position, lambda target: countries.get(target, ()))
+        countries[index.event_id] = index.countries
+        yield NewRecord(position, recorded_at, digest, text, index)
+        expected += 1
+
+
+class ValidTimeOrdered(BaseLog):
+    """A store that hands over its standalone events in valid-time order (``ValidTimeReader``): it
+    supplies ``_valid_time_order``."""
+
+    def valid_time_events(
+        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
+    ) -> Iterator[Event]:
+        """The standalone events (no retractions or corrections) in valid-time order, streamed: those
+        recorded at or before *known_at* and whose last day (an ordinal) is on or before *last_day*."""
+        self._check_open()
+        moment = None if known_at is None else format_timestamp(known_at)
+        ordered = self._valid_time_order(last_day, moment)
+        return (decode_stored(stored, position) for position, stored in ordered)
+
+    @abc.abstractmethod
+    def _valid_time_order(
+        self, last_day: int | None, moment: str | None
+    ) -> Iterator[tuple[int, StoredEvent]]:
+        """``(position, stored event)`` of the standalone events recorded at or before the timestamp
+        *moment* whose last day is on or before *last_day*, in valid-time order."""
+
+
+class IndexedLog(ValidTimeOrdered):
+    """A database store that keeps the valid-time order in an index (columns ``vt_earliest``,
+    ``vt_latest``, ``vt_rank`` beside ``event_id``), so that projections can stream from it. A store
+    supplies the placeholder of its SQL driver and ``_valid_time_page``."""
+
+    #: The SQL parameter placeholder of the store's driver (``?`` or ``%s``).
+    _MARK = "?"
+    #: The storage schema version the store writes, and the statement creating its valid-time index.
+    _STORAGE_SCHEMA: int
+    _VALID_TIME_INDEX: str
+
+    def _settle_storage(self, meta: Mapping[str, str], execute: Callable[..., object]) -> None:
+        """Finish opening the schema, inside the caller's transaction (*execute* runs a statement there):
+        record the format and schema version of a new store, or check those of an existing one and migrate
+        it from version 1; then make sure the valid-time index exists."""
+        if not meta:
+            mark = self._MARK
+            execute(
+                f"INSERT INTO policytracker_meta (key, value) VALUES ({mark}, {mark}), ({mark}, {mark})",
+                ("format", STORAGE_FORMAT, "schema_version", str(self._STORAGE_SCHEMA)),
+            )
+        else:
+            check_storage_meta(self.target, meta, self._STORAGE_SCHEMA)
+            if int(meta.get("schema_version", "0")) < 2:
+                self._migrate_to_2(_valid_time_of)
+        execute(self._VALID_TIME_INDEX)
+
+    @abc.abstractmethod
+    def _migrate_to_2(self, valid_time_of: Callable[[str, int], tuple[int, int, int]]) -> None:
+        """Add and fill the valid-time columns of a store of schema version 1, never rewriting a record:
+        *valid_time_of(text, position)* gives a stored event's columns."""
+
+    def _valid_time_order(
+        self, last_day: int | None, moment: str | None
+    ) -> Iterator[tuple[int, StoredEvent]]:
+        mark = self._MARK
+        conditions = [f"type NOT IN ({', '.join([mark] * len(AMENDMENT_TAGS))})"]
+        params: list[Any] = sorted(AMENDMENT_TAGS)
+        if last_day is not None:
+            # Every event's earliest day is on or before its latest, so the first condition changes no
+            # result; it bounds the index walk on its leading column, so the scan stops at *last_day*
+            # instead of reading the rest of the index to find nothing more.
+            conditions.append(f"vt_earliest <= {mark} AND vt_latest <= {mark}")
+            params.extend([last_day, last_day])
+        if moment is not None:
+            condition, values = self._recorded_by(moment)
+            conditions.append(condition)
+            params.extend(values)
+        return self._valid_time_stream(" AND ".join(conditions), params)
+
+    def _recorded_by(self, stamp: str) -> tuple[str, list[Any]]:
+        """The condition (and its parameters) keeping the records recorded at or before *stamp*."""
+        return f"recorded_at <= {self._MARK}", [stamp]
+
+    def _valid_time_stream(self, where: str, params: list[Any]) -> Iterator[tuple[int, StoredEvent]]:
+        key: tuple[Any, ...] | None = None
+        while True:
+            batch, key = self._valid_time_page(key, where, params)
+            for row in batch:
+                yield row[0], row[1]
+            if key is None:
+                return
+
+    @abc.abstractmethod
+    def _valid_time_page(
+        self, key: tuple[Any, ...] | None, where: str, params: list[Any]
+    ) -> tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]:
+        """One page of events matching *where* after the valid-time key *key* (None: from the start), as
+        rows starting ``(position, event JSON, …)``, and the key of its last row (None: the last page)."""
+
+
+def _valid_time_of(text: str, position: int) -> tuple[int, int, int]:
+    return index_event(decode_text(text, position=position)).valid_time
