@@ -1,7 +1,7 @@
 """The pytest plugin installed with policytracker: the ``policytracker_log`` fixture.
 
 pytest loads it by itself (entry point ``pytest11``). It needs neither Hypothesis nor PostgreSQL, imports
-policytracker only when a test asks for the fixture, and changes no setting of pytest or Hypothesis.
+nothing from Hypothesis, and changes no setting of pytest or Hypothesis.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+
+import policytracker as pt
 
 if TYPE_CHECKING:
     from policytracker import EventLog
@@ -40,8 +42,6 @@ def policytracker_log(
     """A fresh, empty event log, once in every store: ``[memory]``, ``[sqlite]``, ``[jsonl]``, and
     ``[postgres]`` when ``POLICYTRACKER_TEST_POSTGRES`` holds a server's URL (each test then works in a
     schema of its own, dropped afterwards). The log is closed after the test."""
-    import policytracker as pt
-
     store: str = request.param
     if store == "postgres":
         with _schema(os.environ[POSTGRES_VARIABLE]) as url, pt.open_log(url) as log:
