@@ -48,6 +48,7 @@ from policytracker.exceptions import ValidationError
 
 __all__ = [
     "BUILT_IN_TYPES",
+    "FIELD_STRATEGIES",
     "CustomStrategies",
     "country_codes",
     "events",
@@ -156,6 +157,17 @@ def _amounts(*, allow_zero: bool = False) -> st.SearchStrategy[Decimal]:
 _POSITIVE = _amounts()
 _NON_NEGATIVE = _amounts(allow_zero=True)
 _OPTIONAL_POSITIVE = st.none() | _POSITIVE
+
+#: Valid values for the field types events commonly have: non-empty text, positive numbers, dates. For
+#: drawing the required fields of event classes that have no strategy of their own.
+FIELD_STRATEGIES: dict[Any, st.SearchStrategy[Any]] = {
+    str: _labels,
+    int: st.integers(1, 10**9),
+    Decimal: _POSITIVE,
+    bool: st.booleans(),
+    FuzzyDate: _DATES,
+    tuple[str, ...]: st.lists(_labels, max_size=3).map(tuple),
+}
 
 
 @attrs.frozen

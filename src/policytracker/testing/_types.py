@@ -8,8 +8,10 @@ classes registered after Hypothesis was imported (your own) are included. Nothin
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
+import attrs
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -23,7 +25,14 @@ from policytracker._events import (
     registered_event_types,
 )
 from policytracker.exceptions import ValidationError
-from policytracker.testing._strategies import BUILT_IN_TYPES, country_codes, events, fuzzy_dates, sources
+from policytracker.testing._strategies import (
+    BUILT_IN_TYPES,
+    FIELD_STRATEGIES,
+    country_codes,
+    events,
+    fuzzy_dates,
+    sources,
+)
 
 __all__: list[str] = []
 
@@ -108,8 +117,23 @@ _INFERRED: dict[type[Event], st.SearchStrategy[Event]] = {}
 def _inferred(cls: type[Event]) -> st.SearchStrategy[Event]:
     strategy = _INFERRED.get(cls)
     if strategy is None:
-        known: dict[str, st.SearchStrategy[Any]] = {"occurred": fuzzy_dates()}
+        known = _required_fields(cls)
+        known["occurred"] = fuzzy_dates()
         if issubclass(cls, CountryEvent):
             known["country"] = country_codes()
         strategy = _INFERRED[cls] = st.builds(cls, **known)
     return strategy
+
+
+def _required_fields(cls: type[Event]) -> dict[str, st.SearchStrategy[Any]]:
+    """Strategies of valid values for the required fields of *cls* whose types are common ones (text,
+    numbers, dates); builds() infers the others from their types."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # annotations that cannot be evaluated here: leave them all to builds()
+        return {}
+    return {
+        field.alias: FIELD_STRATEGIES[hints[field.name]]
+        for field in attrs.fields(cls)
+        if field.init and field.default is attrs.NOTHING and hints.get(field.name) in FIELD_STRATEGIES
+    }
