@@ -7,7 +7,7 @@ import datetime as _dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from policytracker._events import Event, EventCorrected, EventRetracted
@@ -166,7 +166,6 @@ def check_projection_laws(
         # Hypothesis's explain phase took ~34 of 35 s on a failing law (measured) and adds little to the
         # shrunk history shown here; pass phases=... to have it back.
         "phases": [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
-        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
         **hypothesis_settings,
     }
     for name in chosen:
