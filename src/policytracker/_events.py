@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, NewType, TypeVar, cast
 
 import attrs
 
@@ -115,12 +115,19 @@ def _target(value: uuid.UUID | str) -> uuid.UUID:
     return v.to_uuid(value, field="target")
 
 
-def _country(value: str) -> str:
-    return v.to_country(value, field="country")
+#: What the converters return, so that tools inferring values from them (Hypothesis's ``st.builds``) find
+#: the testing kit's strategies of valid codes and amounts rather than of any string or number.
+CountryCode = NewType("CountryCode", str)
+PositiveAmount = NewType("PositiveAmount", Decimal)
+NonNegativeAmount = NewType("NonNegativeAmount", Decimal)
 
 
-def _host(value: str) -> str:
-    return v.to_country(value, field="host")
+def _country(value: str) -> CountryCode:
+    return CountryCode(v.to_country(value, field="country"))
+
+
+def _host(value: str) -> CountryCode:
+    return CountryCode(v.to_country(value, field="host"))
 
 
 def _partners(value: Iterable[str]) -> tuple[str, ...]:
@@ -144,12 +151,12 @@ def _asset(value: str) -> str:
     return v.to_asset(value)
 
 
-def _amount(value: Decimal | int | str) -> Decimal:
-    return v.to_decimal(value, field="amount")
+def _amount(value: Decimal | int | str) -> PositiveAmount:
+    return PositiveAmount(v.to_decimal(value, field="amount"))
 
 
-def _reported_amount(value: Decimal | int | str) -> Decimal:
-    return v.to_decimal(value, field="amount", allow_zero=True)
+def _reported_amount(value: Decimal | int | str) -> NonNegativeAmount:
+    return NonNegativeAmount(v.to_decimal(value, field="amount", allow_zero=True))
 
 
 def _price_usd(value: Decimal | int | str | None) -> Decimal | None:
@@ -160,8 +167,8 @@ def _amount_usd(value: Decimal | int | str | None) -> Decimal | None:
     return None if value is None else v.to_decimal(value, field="amount_usd")
 
 
-def _megawatts(value: Decimal | int | str) -> Decimal:
-    return v.to_decimal(value, field="megawatts")
+def _megawatts(value: Decimal | int | str) -> PositiveAmount:
+    return PositiveAmount(v.to_decimal(value, field="megawatts"))
 
 
 def _areas(value: Iterable[str]) -> tuple[str, ...]:

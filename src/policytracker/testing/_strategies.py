@@ -50,6 +50,7 @@ __all__ = [
     "BUILT_IN_TYPES",
     "FIELD_STRATEGIES",
     "CustomStrategies",
+    "amounts",
     "country_codes",
     "events",
     "fuzzy_dates",
@@ -146,7 +147,7 @@ _SOURCES = st.builds(
 _source_tuples = st.lists(_SOURCES, max_size=2).map(tuple)
 
 
-def _amounts(*, allow_zero: bool = False) -> st.SearchStrategy[Decimal]:
+def amounts(*, allow_zero: bool = False) -> st.SearchStrategy[Decimal]:
     # Whole figures (7 BTC, 2,000 MW) and figures to eight places; no filter, so nothing is rejected.
     low = 0 if allow_zero else 1
     return st.integers(low, 1_000_000).map(Decimal) | st.integers(low, 10**14).map(
@@ -154,8 +155,8 @@ def _amounts(*, allow_zero: bool = False) -> st.SearchStrategy[Decimal]:
     )
 
 
-_POSITIVE = _amounts()
-_NON_NEGATIVE = _amounts(allow_zero=True)
+_POSITIVE = amounts()
+_NON_NEGATIVE = amounts(allow_zero=True)
 _OPTIONAL_POSITIVE = st.none() | _POSITIVE
 
 #: Valid values for the field types events commonly have: non-empty text, positive numbers, dates. For

@@ -12,15 +12,19 @@ import typing
 from typing import Any
 
 import attrs
+from hypothesis import reject
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from policytracker._dates import FuzzyDate
 from policytracker._events import (
+    CountryCode,
     CountryEvent,
     Event,
     EventCorrected,
     EventRetracted,
+    NonNegativeAmount,
+    PositiveAmount,
     Source,
     registered_event_types,
 )
@@ -28,6 +32,7 @@ from policytracker.exceptions import ValidationError
 from policytracker.testing._strategies import (
     BUILT_IN_TYPES,
     FIELD_STRATEGIES,
+    amounts,
     country_codes,
     events,
     fuzzy_dates,
@@ -43,6 +48,9 @@ def _hypothesis_setup_hook() -> None:
     """Register the strategies (Hypothesis runs this when it is imported)."""
     st.register_type_strategy(FuzzyDate, fuzzy_dates())
     st.register_type_strategy(Source, sources())
+    st.register_type_strategy(CountryCode, country_codes())
+    st.register_type_strategy(PositiveAmount, amounts())
+    st.register_type_strategy(NonNegativeAmount, amounts(allow_zero=True))
     for cls in BUILT_IN_TYPES:
         st.register_type_strategy(cls, _built_in)
     st.register_type_strategy(EventRetracted, _retractions())
@@ -117,12 +125,34 @@ _INFERRED: dict[type[Event], st.SearchStrategy[Event]] = {}
 def _inferred(cls: type[Event]) -> st.SearchStrategy[Event]:
     strategy = _INFERRED.get(cls)
     if strategy is None:
-        known = _required_fields(cls)
-        known["occurred"] = fuzzy_dates()
-        if issubclass(cls, CountryEvent):
-            known["country"] = country_codes()
-        strategy = _INFERRED[cls] = st.builds(cls, **known)
+        strategy = _INFERRED[cls] = _constructed(cls, _field_values(cls))
     return strategy
+
+
+def _field_values(cls: type[Event]) -> st.SearchStrategy[dict[str, Any]]:
+    """Keyword arguments for the required fields of *cls*: valid dates and country codes, the common
+    types from the kit's own strategies, the rest from their type hints."""
+    known = _required_fields(cls)
+    known["occurred"] = fuzzy_dates()
+    if issubclass(cls, CountryEvent):
+        known["country"] = country_codes()
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # annotations that cannot be evaluated here: builds() says which
+        return st.builds(dict, **known)
+    for field in attrs.fields(cls):
+        if field.init and field.default is attrs.NOTHING and field.alias not in known:
+            known[field.alias] = st.from_type(hints.get(field.name, object))
+    return st.fixed_dictionaries(known)
+
+
+@st.composite
+def _constructed(draw: st.DrawFn, cls: type[Event], values: st.SearchStrategy[dict[str, Any]]) -> Event:
+    """An event of *cls* made from *values*; values its own validators refuse are rejected, not errors."""
+    try:
+        return cls(**draw(values))
+    except (ValidationError, ValueError, TypeError):
+        reject()
 
 
 def _required_fields(cls: type[Event]) -> dict[str, st.SearchStrategy[Any]]:
