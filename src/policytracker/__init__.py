@@ -8,8 +8,6 @@ Everything importable from here is stable; modules whose names start with ``_`` 
 
 from __future__ import annotations
 
-from typing import Any
-
 from policytracker._countries import country_name
 from policytracker._dates import FuzzyDate, Precision
 from policytracker._eventfiles import dump_events, load_events
@@ -161,7 +159,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> str:
     if name == "__version__":
         from importlib.metadata import version
 
