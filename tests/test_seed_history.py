@@ -50,7 +50,7 @@ FACTS = [
         "2025-07",
     ),
     (pt.OfficialAppointed, {"country": "SV", "person": "Maria Luisa Hayem"}, "2025-06"),
-    (pt.PolicyStatement, {"country": "RU", "topics": ("sanctions", "payments")}, "2024"),
+    (pt.PolicyStatement, {"country": "RU", "topics": ("payments", "sanctions")}, "2024"),
 ]
 
 

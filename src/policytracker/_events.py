@@ -22,7 +22,7 @@ from policytracker._codec import (
     derive_event_id,
     valid_time_columns,
 )
-from policytracker._dates import FuzzyDate
+from policytracker._dates import FuzzyDate, day_ordinals
 from policytracker.exceptions import ValidationError
 
 __all__ = [
@@ -96,6 +96,8 @@ def _ends(value: FuzzyDate | str | Any | None) -> FuzzyDate | None:
 
 
 def _sources(value: Iterable[Source]) -> tuple[Source, ...]:
+    """The sources as a set: each once, in a canonical order, so that the order a fact's sources were
+    given in changes neither the event nor its id."""
     if isinstance(value, Source):
         return (value,)
     if isinstance(value, str) or not isinstance(value, Iterable):
@@ -104,7 +106,14 @@ def _sources(value: Iterable[Source]) -> tuple[Source, ...]:
     for item in items:
         if not isinstance(item, Source):
             raise ValidationError(f"sources: expected Source objects, got {item!r}", field="sources")
-    return items
+    if len(items) < 2:
+        return items
+    return tuple(dict.fromkeys(sorted(items, key=_source_order)))
+
+
+def _source_order(source: Source) -> tuple[str, str, str, tuple[int, int]]:
+    published = (0, 0) if source.published is None else day_ordinals(source.published)
+    return source.publisher, source.url or "", source.title or "", published
 
 
 def _event_id(value: uuid.UUID | str | None) -> uuid.UUID | None:
@@ -172,11 +181,16 @@ def _megawatts(value: Decimal | int | str) -> PositiveAmount:
 
 
 def _areas(value: Iterable[str]) -> tuple[str, ...]:
-    return v.to_text_tuple(value, field="areas")
+    return _as_set(v.to_text_tuple(value, field="areas"))
 
 
 def _topics(value: Iterable[str]) -> tuple[str, ...]:
-    return v.to_text_tuple(value, field="topics")
+    return _as_set(v.to_text_tuple(value, field="topics"))
+
+
+def _as_set(items: tuple[str, ...]) -> tuple[str, ...]:
+    """Order-free text (areas, topics): each item once, sorted, so that the order changes no id."""
+    return items if len(items) < 2 else tuple(sorted(set(items)))
 
 
 def _enum_converter(enum_cls: type[enum.Enum], field: str) -> Callable[[Any], Any]:
