@@ -28,6 +28,8 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Self
 
+import attrs
+
 from policytracker._codec import decode_text, event_text, index_event
 from policytracker._countries import normalize_country
 from policytracker._events import AMENDMENT_TAGS, Event, EventCorrected, EventRetracted, event_class
@@ -38,6 +40,7 @@ from policytracker._log._core import (
     NewRecord,
     Recorded,
     StoredEvent,
+    StoredIndex,
     StoredRecord,
     VerifyReport,
     chain_digest,
@@ -327,36 +330,87 @@ class BaseLog(abc.ABC):
         for row in self._gap_free(after):
             yield decode_stored(row.event, row.position)
 
-    def verify(self) -> VerifyReport:
-        """Recompute the digest chain from the stored bytes and report the first record that does not match.
+    def verify(self, *, expect: tuple[int, str] | None = None) -> VerifyReport:
+        """Recompute the digest chain from the stored bytes, check every stored index value (type,
+        event id, countries, valid-time columns, country index) against what the codec derives from the
+        stored event, and report the first record that does not match.
 
-        Detects a changed byte, a deleted, inserted or swapped record, and (for files) a torn final write.
-        Nothing is repaired.
+        Detects a changed byte, a deleted, inserted or swapped record, a changed index column, and (for
+        files) a torn final write. A chain alone cannot show that records were cut off its end: pass
+        *expect*, a ``(position, digest)`` checkpoint kept elsewhere (a report's ``head`` and
+        ``head_digest``), and the log must still hold that record with that digest. Nothing is repaired.
+
+        Raises:
+            ValidationError: *expect* is not a ``(position >= 1, 64 hex digits)`` pair.
         """
         self._check_open()
-        digest = ""
-        checked = 0
+        checkpoint = _checkpoint(expect)
+        report = self._verify_records()
+        if checkpoint is None or not report.ok:
+            return report
+        return _against(report, checkpoint, self._digest_at(checkpoint[0]))
+
+    def _verify_records(self) -> VerifyReport:
+        digest, checked = "", 0
+        indexes = self._stored_index()
         for row in self._raw_rows():
             expected_position = checked + 1
             if row.position != expected_position:
-                return VerifyReport(
-                    ok=False,
-                    checked=checked,
-                    first_bad_position=expected_position,
-                    reason=f"expected position {expected_position}, found {row.position}: a record is "
-                    "missing, duplicated or out of order",
+                return _bad(
+                    checked,
+                    digest,
+                    expected_position,
+                    f"expected position {expected_position}, found {row.position}: a record is missing, "
+                    "duplicated or out of order",
                 )
-            digest = chain_digest(digest, row.position, row.recorded_at, stored_text(row.event))
-            if digest != row.digest:
-                return VerifyReport(
-                    ok=False,
-                    checked=checked,
-                    first_bad_position=row.position,
-                    reason=f"the digest of position {row.position} does not match its content or the "
-                    "records before it: the record was changed, or one before it was",
+            text = stored_text(row.event)
+            if chain_digest(digest, row.position, row.recorded_at, text) != row.digest:
+                return _bad(
+                    checked,
+                    digest,
+                    row.position,
+                    f"the digest of position {row.position} does not match its content or the records "
+                    "before it: the record was changed, or one before it was",
                 )
-            checked += 1
-        return VerifyReport(ok=True, checked=checked)
+            mismatch = self._index_mismatch(row.position, text, next(indexes, None))
+            if mismatch:
+                return _bad(checked, digest, row.position, f"position {row.position}: {mismatch}")
+            digest, checked = row.digest, checked + 1
+        return VerifyReport(ok=True, checked=checked, head=checked, head_digest=digest)
+
+    def _index_mismatch(self, position: int, text: str, stored: StoredIndex | None) -> str:
+        """What differs between the stored index of record *position* and the codec's, or ""."""
+        if stored is None:
+            return ""
+        derived = index_stored(text, position, self._countries_of)
+        if stored.position != position:
+            return f"the store's index holds position {stored.position} here"
+        columns = (
+            ("type", derived.tag, stored.tag),
+            ("event_id", str(derived.event_id), stored.event_id),
+            ("countries", derived.countries, stored.countries),
+            ("valid-time columns", derived.valid_time, stored.valid_time),
+            ("country index", tuple(sorted(derived.countries)), tuple(sorted(stored.country_index))),
+        )
+        for column, expected, found in columns:
+            if expected != found:
+                return f"the stored {column} {found!r} is not the event's {expected!r}"
+        return ""
+
+    def _countries_of(self, event_id: uuid.UUID) -> tuple[str, ...]:
+        found = self._lookup([event_id]).get(event_id)
+        return () if found is None else found[1]
+
+    def _stored_index(self) -> Iterator[StoredIndex]:
+        """The index a store keeps beside its events, as stored, in position order (none by default:
+        a store that derives its index when it opens has nothing stored to compare)."""
+        return iter(())
+
+    def _digest_at(self, position: int) -> str | None:
+        """The stored digest of record *position*, or None when there is none."""
+        for row in self._scan(position - 1, None, None):
+            return row.digest if row.position == position else None
+        return None
 
     # -- copying --------------------------------------------------------------------------------------------
 
@@ -522,3 +576,53 @@ class IndexedLog(ValidTimeOrdered):
 
 def _valid_time_of(text: str, position: int) -> tuple[int, int, int]:
     return index_event(decode_text(text, position=position)).valid_time
+
+
+def _checkpoint(expect: tuple[int, str] | None) -> tuple[int, str] | None:
+    if expect is None:
+        return None
+    try:
+        position, digest = expect
+    except (TypeError, ValueError):
+        position, digest = None, None
+    if (
+        type(position) is not int
+        or position < 1
+        or not isinstance(digest, str)
+        or len(digest) != 64
+        or digest.strip("0123456789abcdef")
+    ):
+        raise ValidationError(
+            f"expect must be a (position, digest) checkpoint: a position >= 1 and the 64 lower-case hex "
+            f"digits of its digest, got {expect!r}",
+            field="expect",
+        )
+    return position, digest
+
+
+def _bad(checked: int, digest: str, position: int, reason: str) -> VerifyReport:
+    return VerifyReport(
+        ok=False,
+        checked=checked,
+        first_bad_position=position,
+        reason=reason,
+        head=checked,
+        head_digest=digest,
+    )
+
+
+def _against(report: VerifyReport, checkpoint: tuple[int, str], found: str | None) -> VerifyReport:
+    position, digest = checkpoint
+    if found is None:
+        reason = (
+            f"the checkpoint's record {position} is missing: the log ends at {report.head}, so records were "
+            "cut off its end (or the checkpoint is of another log)"
+        )
+    elif found != digest:
+        reason = (
+            f"the record at position {position} has the digest {found}, not the checkpoint's {digest}: the "
+            "log was changed up to there, or the checkpoint is of another log"
+        )
+    else:
+        return report
+    return attrs.evolve(report, ok=False, first_bad_position=min(position, report.head + 1), reason=reason)

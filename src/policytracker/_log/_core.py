@@ -28,6 +28,7 @@ __all__ = [
     "EventReader",
     "Recorded",
     "Repairable",
+    "StoredIndex",
     "Subscribable",
     "TornTail",
     "ValidTimeReader",
@@ -70,12 +71,19 @@ class AppendResult:
 class VerifyReport:
     """The result of ``verify()``: ``ok``, how many records were ``checked``, and for a damaged log the
     ``first_bad_position`` (the position, or for a JSON Lines file the line, where the chain breaks) and a
-    human-readable ``reason``."""
+    human-readable ``reason``.
+
+    ``head`` and ``head_digest`` are the position and digest of the last record found intact (0 and ""
+    for an empty log): keep them elsewhere as a checkpoint, and ``verify(expect=(head, head_digest))``
+    later proves that nothing up to it was changed or cut off.
+    """
 
     ok: bool
     checked: int
     first_bad_position: int | None = None
     reason: str = ""
+    head: int = 0
+    head_digest: str = ""
 
     def __bool__(self) -> bool:
         return self.ok
@@ -93,6 +101,19 @@ class StoredRecord(NamedTuple):
     recorded_at: str
     digest: str
     event: StoredEvent
+
+
+class StoredIndex(NamedTuple):
+    """What a store keeps beside a stored event to answer reads, as stored: the type tag, the event id
+    (its text), the countries (in the record, in order), the valid-time columns, and the countries of the
+    store's country index for the record (in any order)."""
+
+    position: int
+    tag: str
+    event_id: str
+    countries: tuple[str, ...]
+    valid_time: tuple[int | None, int | None, int | None]
+    country_index: tuple[str, ...]
 
 
 class NewRecord(NamedTuple):

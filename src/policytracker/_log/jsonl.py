@@ -24,6 +24,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import attrs
+
 from policytracker._canonical import loads
 from policytracker._codec import Index
 from policytracker._log._base import ValidTimeOrdered
@@ -295,12 +297,11 @@ class JSONLinesLog(ValidTimeOrdered):
             obj = _parse_line(line, number)
             yield StoredRecord(obj["position"], obj["recorded_at"], obj["digest"], obj["event"])
 
-    def verify(self) -> VerifyReport:
+    def _verify_records(self) -> VerifyReport:
         """Recompute the digest chain line by line; a malformed line or a torn final write is reported
         (with its line number), never repaired."""
-        self._check_open()
         try:
-            report = super().verify()
+            report = super()._verify_records()
         except SerializationError as exc:
             line = exc.line or 1
             return VerifyReport(ok=False, checked=line - 1, first_bad_position=line, reason=str(exc))
@@ -308,9 +309,9 @@ class JSONLinesLog(ValidTimeOrdered):
             return report
         torn = self._torn_fragment(report.checked + 1)
         if torn is not None:
-            return VerifyReport(
+            return attrs.evolve(
+                report,
                 ok=False,
-                checked=report.checked,
                 first_bad_position=torn.line,
                 reason=f"line {torn.line} is a torn final write ({torn.size} bytes without a newline); "
                 "repair() removes it",

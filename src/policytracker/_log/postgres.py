@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 
 from policytracker._log._base import IndexedLog
-from policytracker._log._core import Clock, NewRecord, Recorded, StoredEvent, StoredRecord, paged
+from policytracker._log._core import Clock, NewRecord, Recorded, StoredEvent, StoredIndex, StoredRecord, paged
 from policytracker.exceptions import ConcurrencyError
 
 __all__ = ["PostgresLog"]
@@ -36,6 +36,15 @@ _VALID_TIME_INDEX = (
 _CHANNEL = "policytracker_appended"
 _COLUMNS = "r.position, r.recorded_at, r.digest, r.event"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.policytracker'))"
+
+_STORED_INDEX = """
+SELECT r.position, r.type, r.event_id::text, r.countries, r.vt_earliest, r.vt_latest, r.vt_rank, c.countries
+FROM policytracker_records r
+LEFT JOIN (
+    SELECT position, array_agg(country) AS countries FROM policytracker_record_countries GROUP BY position
+) c ON c.position = r.position
+ORDER BY r.position
+"""
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS policytracker_meta (
@@ -193,6 +202,16 @@ class PostgresLog(IndexedLog):
             batch = self._conn.execute(sql, [*(key or ()), *params]).fetchall()
         # The key columns come with every row: a second round trip per page would cost more.
         return batch, tuple(batch[-1][2:]) if len(batch) == _BATCH else None
+
+    def _stored_index(self) -> Iterator[StoredIndex]:
+        # A connection of its own, streaming through a server-side cursor in one snapshot.
+        with psycopg.connect(self._url) as conn, conn.cursor(name="policytracker_index") as cursor:
+            cursor.itersize = _BATCH
+            cursor.execute(_STORED_INDEX)
+            for position, tag, event_id, countries, earliest, latest, rank, indexed in cursor:
+                yield StoredIndex(
+                    position, tag, event_id, tuple(countries), (earliest, latest, rank), tuple(indexed or ())
+                )
 
     def _head(self) -> int:
         with self._mutex:

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from policytracker._log._base import IndexedLog
-from policytracker._log._core import Clock, NewRecord, StoredEvent, StoredRecord, check_folder, paged
+from policytracker._log._core import (
+    Clock,
+    NewRecord,
+    StoredEvent,
+    StoredIndex,
+    StoredRecord,
+    check_folder,
+    paged,
+)
 from policytracker.exceptions import ConcurrencyError, SerializationError
 
 __all__ = ["SQLiteLog"]
@@ -43,6 +51,14 @@ _WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # 16 MB, and took 2.4 s, 2.1 s and 1.9 s. The cache fills only as pages are read.
 _CACHE_KIB = 16384
 _COLUMNS = "r.position, r.recorded_at, r.digest, r.event"
+
+_STORED_INDEX = """
+SELECT r.position, r.type, r.event_id, r.countries, r.vt_earliest, r.vt_latest, r.vt_rank, c.countries
+FROM records r
+LEFT JOIN (SELECT position, group_concat(country) AS countries FROM record_countries GROUP BY position) c
+    ON c.position = r.position
+ORDER BY r.position
+"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS policytracker_meta (
@@ -248,6 +264,15 @@ class SQLiteLog(IndexedLog):
                 else:
                     low = middle
         return "position <= ? AND recorded_at <= ?", [low, stamp]
+
+    def _stored_index(self) -> Iterator[StoredIndex]:
+        with self._mutex:
+            self._check_open()
+            rows = self._conn.execute(_STORED_INDEX)
+        for position, tag, event_id, countries, earliest, latest, rank, indexed in rows:
+            yield StoredIndex(
+                position, tag, event_id, _split(countries), (earliest, latest, rank), _split(indexed or "")
+            )
 
     def _head(self) -> int:
         with self._mutex:

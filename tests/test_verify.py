@@ -1,0 +1,156 @@
+"""verify() checks everything a read uses, and a kept checkpoint shows records cut off the log's end."""
+
+import os
+import sqlite3
+
+import pytest
+
+import policytracker as pt
+from tests.log_contract import partnership, purchase, refusal
+
+EVENTS = [partnership(), purchase(), refusal(), purchase(amount=8, country="PK")]
+
+
+def _sqlite_log(tmp_path):
+    path = tmp_path / "log.db"
+    with pt.open_log(path) as log:
+        log.append(EVENTS[:2])
+        log.append(EVENTS[2:])
+    return path
+
+
+def _tamper(path, *statements):
+    with sqlite3.connect(path) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+@pytest.mark.parametrize(
+    ("statement", "column"),
+    [
+        ("UPDATE records SET type = 'reserve.sale' WHERE position = 2", "type"),
+        (
+            "UPDATE records SET event_id = '00000000-0000-0000-0000-000000000007' WHERE position = 2",
+            "event_id",
+        ),
+        ("UPDATE records SET countries = 'PK' WHERE position = 1", "countries"),
+        ("UPDATE records SET vt_earliest = 1 WHERE position = 3", "valid-time"),
+        ("UPDATE records SET vt_rank = 1 WHERE position = 2", "valid-time"),
+        ("DELETE FROM record_countries WHERE position = 1 AND country = 'SV'", "country index"),
+        ("INSERT INTO record_countries (country, position) VALUES ('US', 4)", "country index"),
+    ],
+)
+def test_a_changed_index_column_is_reported_with_its_position_and_column(tmp_path, statement, column):
+    path = _sqlite_log(tmp_path)
+    _tamper(path, statement)
+
+    with pt.open_log(path) as log:
+        report = log.verify()
+
+    assert (False, int(statement.split("position = ")[-1][0]) if "position =" in statement else 4) == (
+        report.ok,
+        report.first_bad_position,
+    )
+    assert column in report.reason
+
+
+def test_an_intact_log_reports_its_head_and_head_digest(tmp_path):
+    path = _sqlite_log(tmp_path)
+    with pt.open_log(path) as log:
+        report = log.verify()
+        last = list(log.read())[-1]
+
+    assert (True, 4, 4, last.digest) == (report.ok, report.checked, report.head, report.head_digest)
+
+
+def test_an_empty_log_reports_head_zero(tmp_path):
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert (True, 0, "") == (log.verify().ok, log.verify().head, log.verify().head_digest)
+
+
+@pytest.mark.parametrize("target", [":memory:", "log.db", "log.jsonl"])
+def test_a_checkpoint_that_still_holds_verifies(tmp_path, target):
+    with pt.open_log(target if target == ":memory:" else tmp_path / target) as log:
+        log.append(EVENTS[:2])
+        checkpoint = log.verify()
+        log.append(EVENTS[2:])
+
+        report = log.verify(expect=(checkpoint.head, checkpoint.head_digest))
+
+    assert (True, 4) == (report.ok, report.head)
+
+
+def test_records_cut_off_the_end_fail_against_a_checkpoint(tmp_path):
+    path = _sqlite_log(tmp_path)
+    with pt.open_log(path) as log:
+        checkpoint = log.verify()
+    _tamper(path, "DELETE FROM record_countries WHERE position = 4", "DELETE FROM records WHERE position = 4")
+
+    with pt.open_log(path) as log:
+        assert log.verify().ok  # the chain alone cannot tell
+        report = log.verify(expect=(checkpoint.head, checkpoint.head_digest))
+
+    assert (False, 4) == (report.ok, report.first_bad_position)
+    assert "cut off" in report.reason
+
+
+def test_a_jsonl_log_cut_short_fails_against_a_checkpoint(tmp_path):
+    path = tmp_path / "log.jsonl"
+    with pt.open_log(path) as log:
+        log.append(EVENTS)
+        checkpoint = log.verify()
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:-1]))
+
+    with pt.open_log(path) as log:
+        report = log.verify(expect=(checkpoint.head, checkpoint.head_digest))
+
+    assert (False, 4) == (report.ok, report.first_bad_position)
+
+
+def test_a_checkpoint_of_another_log_fails(tmp_path):
+    path = _sqlite_log(tmp_path)
+    with pt.open_log(path) as log:
+        report = log.verify(expect=(2, "ab" * 32))
+
+    assert (False, 2) == (report.ok, report.first_bad_position)
+    assert "not the checkpoint's" in report.reason
+
+
+@pytest.mark.parametrize(
+    "expect", [(0, "ab" * 32), (1, "AB" * 32), (1, "ab"), ("1", "ab" * 32), "1:ab", (1,)]
+)
+def test_a_malformed_checkpoint_is_refused(tmp_path, expect):
+    with pt.open_log(tmp_path / "log.db") as log, pytest.raises(pt.ValidationError, match="expect"):
+        log.verify(expect=expect)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("POLICYTRACKER_TEST_POSTGRES"), reason="needs POLICYTRACKER_TEST_POSTGRES"
+)
+@pytest.mark.parametrize(
+    ("statement", "column"),
+    [
+        ("UPDATE policytracker_records SET type = 'reserve.sale' WHERE position = 2", "type"),
+        ("UPDATE policytracker_records SET countries = '{PK}' WHERE position = 1", "countries"),
+        ("INSERT INTO policytracker_record_countries (country, position) VALUES ('US', 2)", "country index"),
+    ],
+)
+def test_a_changed_postgres_index_column_is_reported(statement, column):
+    import psycopg
+
+    from tests.test_log_postgres import fresh_schema
+
+    with fresh_schema() as url:
+        with pt.open_log(url) as log:
+            log.append(EVENTS)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(statement)
+        with pt.open_log(url) as log:
+            report = log.verify()
+
+    assert (False, int(statement.rsplit("position = ", 1)[-1][0]) if "position =" in statement else 2) == (
+        report.ok,
+        report.first_bad_position,
+    )
+    assert column in report.reason
