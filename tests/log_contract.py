@@ -367,3 +367,35 @@ class LogContract:
 
             with pytest.raises(ValueError, match="empty destination"):
                 pt.copy_log(log, other)
+
+
+def rechain_sqlite(path):
+    """Recompute every digest of the SQLite log at *path* from its stored records, as a log written by
+    another version (a newer schema, say) would hold them: its chain is intact."""
+    import sqlite3
+
+    from policytracker._log._core import chain_digest
+
+    with sqlite3.connect(path) as conn:
+        digest = ""
+        rows = conn.execute("SELECT position, recorded_at, event FROM records ORDER BY position").fetchall()
+        for position, recorded_at, event in rows:
+            digest = chain_digest(digest, position, recorded_at, event)
+            conn.execute("UPDATE records SET digest = ? WHERE position = ?", (digest, position))
+
+
+def rechain_jsonl(path):
+    """:func:`rechain_sqlite` for a JSON Lines log: every line rewritten with its recomputed digest."""
+    from policytracker._canonical import canonical_json
+    from policytracker._log._core import chain_digest
+
+    digest, lines = "", []
+    for line in path.read_bytes().splitlines():
+        record = json.loads(line)
+        event = canonical_json(record["event"])
+        digest = chain_digest(digest, record["position"], record["recorded_at"], event)
+        lines.append(
+            f'{{"digest":"{digest}","event":{event},"position":{record["position"]},'
+            f'"recorded_at":"{record["recorded_at"]}"}}\n'
+        )
+    path.write_text("".join(lines), encoding="utf-8")

@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 import policytracker as pt
-from tests.log_contract import StepClock, partnership, purchase, refusal
+from tests.log_contract import StepClock, partnership, purchase, rechain_sqlite, refusal
 
 
 @pytest.fixture
@@ -66,6 +66,7 @@ def test_an_inserted_record_is_detected(path):
 
 def test_a_stored_record_of_an_unknown_type_names_its_position_and_tag(path):
     _sql(path, "UPDATE records SET event = replace(event, 'imf.refusal', 'imf.unknown') WHERE position = 2")
+    rechain_sqlite(path)  # as written by a version that knows the type
 
     with pt.open_log(path) as log, pytest.raises(pt.SerializationError, match=r"position 2.*'imf.unknown'"):
         list(log.read())
@@ -75,6 +76,7 @@ def test_a_future_schema_version_of_a_record_is_refused_on_read(path):
     _sql(
         path, "UPDATE records SET event = replace(event, '\"version\":1', '\"version\":9') WHERE position = 3"
     )
+    rechain_sqlite(path)  # as written by a newer version
 
     with pt.open_log(path) as log, pytest.raises(pt.SerializationError, match=r"position 3.*version 9"):
         list(log.read())

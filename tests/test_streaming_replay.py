@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import policytracker as pt
 from policytracker._log._core import ValidTimeReader
 from policytracker.testing import histories
-from tests.log_contract import StepClock
+from tests.log_contract import StepClock, rechain_jsonl
 from tests.test_seed_history import DATASET
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -112,6 +112,7 @@ def test_jsonl_events_of_unusual_shapes_are_decoded_for_their_key(tmp_path):
     path.write_text(
         text.replace(f'"event_id":"{odd_id.event_id}"', f'"event_id":"urn:uuid:{odd_id.event_id}"')
     )
+    rechain_jsonl(path)  # as another writer could have stored it
     with pt.open_log(path) as log:
         assert list(log.valid_time_events()) == pt.effective_events([usual, odd_id, custom])
 

@@ -44,6 +44,7 @@ from policytracker._log._core import (
     StoredRecord,
     VerifyReport,
     chain_digest,
+    check_record,
     check_storage_meta,
     decode_stored,
     index_stored,
@@ -306,15 +307,17 @@ class BaseLog(abc.ABC):
         # The hottest loop of the library: the gap check is inlined rather than a generator layer.
         expected = after + 1
         check_gaps = country is None and tags is None
-        for position, recorded_at, digest, stored in self._scan(after, country, tags):
+        target = self.target
+        for record in self._scan(after, country, tags):
+            position = record.position
             if check_gaps and position != expected:
                 raise self._gap(expected, position)
             expected = position + 1
             yield Recorded(
                 position=position,
-                recorded_at=parse_timestamp(recorded_at),
-                event=decode_stored(stored, position),
-                digest=digest,
+                recorded_at=parse_timestamp(record.recorded_at),
+                event=decode_stored(check_record(target, record), position),
+                digest=record.digest,
             )
 
     def _gap(self, expected: int, found: int) -> IntegrityError:
@@ -328,7 +331,7 @@ class BaseLog(abc.ABC):
         wrapping (for folds that need neither stamps nor digests). Same errors as :meth:`read`."""
         self._check_open()
         for row in self._gap_free(after):
-            yield decode_stored(row.event, row.position)
+            yield decode_stored(check_record(self.target, row), row.position)
 
     def verify(self, *, expect: tuple[int, str] | None = None) -> VerifyReport:
         """Recompute the digest chain from the stored bytes, check every stored index value (type,
@@ -468,7 +471,7 @@ def records_to_copy(rows: Iterable[StoredRecord]) -> Iterator[NewRecord]:
     countries: dict[uuid.UUID, tuple[str, ...]] = {}
     digest = ""
     expected = 1
-    for position, recorded_at, stored_digest, stored in rows:
+    for position, recorded_at, stored_digest, stored, _ in rows:
         if position != expected:
             raise IntegrityError(f"cannot copy: expected position {expected}, found {position}")
         text = stored_text(stored)
@@ -492,15 +495,14 @@ class ValidTimeOrdered(BaseLog):
         recorded at or before *known_at* and whose last day (an ordinal) is on or before *last_day*."""
         self._check_open()
         moment = None if known_at is None else format_timestamp(known_at)
+        target = self.target
         ordered = self._valid_time_order(last_day, moment)
-        return (decode_stored(stored, position) for position, stored in ordered)
+        return (decode_stored(check_record(target, record), record.position) for record in ordered)
 
     @abc.abstractmethod
-    def _valid_time_order(
-        self, last_day: int | None, moment: str | None
-    ) -> Iterator[tuple[int, StoredEvent]]:
-        """``(position, stored event)`` of the standalone events recorded at or before the timestamp
-        *moment* whose last day is on or before *last_day*, in valid-time order."""
+    def _valid_time_order(self, last_day: int | None, moment: str | None) -> Iterator[StoredRecord]:
+        """The records of the standalone events recorded at or before the timestamp *moment* whose last
+        day is on or before *last_day*, in valid-time order."""
 
 
 class IndexedLog(ValidTimeOrdered):
@@ -535,9 +537,7 @@ class IndexedLog(ValidTimeOrdered):
         """Add and fill the valid-time columns of a store of schema version 1, never rewriting a record:
         *valid_time_of(text, position)* gives a stored event's columns."""
 
-    def _valid_time_order(
-        self, last_day: int | None, moment: str | None
-    ) -> Iterator[tuple[int, StoredEvent]]:
+    def _valid_time_order(self, last_day: int | None, moment: str | None) -> Iterator[StoredRecord]:
         mark = self._MARK
         conditions = [f"type NOT IN ({', '.join([mark] * len(AMENDMENT_TAGS))})"]
         params: list[Any] = sorted(AMENDMENT_TAGS)
@@ -557,12 +557,12 @@ class IndexedLog(ValidTimeOrdered):
         """The condition (and its parameters) keeping the records recorded at or before *stamp*."""
         return f"recorded_at <= {self._MARK}", [stamp]
 
-    def _valid_time_stream(self, where: str, params: list[Any]) -> Iterator[tuple[int, StoredEvent]]:
+    def _valid_time_stream(self, where: str, params: list[Any]) -> Iterator[StoredRecord]:
         key: tuple[Any, ...] | None = None
         while True:
             batch, key = self._valid_time_page(key, where, params)
-            for row in batch:
-                yield row[0], row[1]
+            for position, event, recorded_at, digest, previous, *_ in batch:
+                yield StoredRecord(position, recorded_at, digest, event, previous)
             if key is None:
                 return
 
@@ -571,7 +571,8 @@ class IndexedLog(ValidTimeOrdered):
         self, key: tuple[Any, ...] | None, where: str, params: list[Any]
     ) -> tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]:
         """One page of events matching *where* after the valid-time key *key* (None: from the start), as
-        rows starting ``(position, event JSON, …)``, and the key of its last row (None: the last page)."""
+        rows starting ``(position, event JSON, recorded_at, digest, previous digest, …)``, and the key of
+        its last row (None: the last page)."""
 
 
 def _valid_time_of(text: str, position: int) -> tuple[int, int, int]:

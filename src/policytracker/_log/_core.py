@@ -18,6 +18,7 @@ from policytracker._canonical import canonical_json
 from policytracker._codec import Index, decode_event, decode_text, index_event
 from policytracker._events import Event
 from policytracker.exceptions import (
+    IntegrityError,
     SerializationError,
 )
 
@@ -29,11 +30,13 @@ __all__ = [
     "Recorded",
     "Repairable",
     "StoredIndex",
+    "StoredRecord",
     "Subscribable",
     "TornTail",
     "ValidTimeReader",
     "VerifyReport",
     "chain_digest",
+    "check_record",
     "record_json",
 ]
 
@@ -95,12 +98,39 @@ StoredEvent = str | dict[str, Any]
 
 
 class StoredRecord(NamedTuple):
-    """A record as a store returns it."""
+    """A record as a store returns it, with ``previous``, the stored digest of the record before it (""
+    for position 1; None when the store holds no record there), so that a read can check the record
+    against its own digest and its predecessor's."""
 
     position: int
     recorded_at: str
     digest: str
     event: StoredEvent
+    previous: str | None
+
+
+def check_record(target: str, record: StoredRecord) -> str:
+    """The canonical text of *record*'s event, once the record is found to match its digest and its
+    predecessor's.
+
+    Raises:
+        IntegrityError: the predecessor is missing, or the record does not match its digest.
+    """
+    position, recorded_at, digest, event, previous = record
+    if position == 1:
+        previous = ""
+    elif previous is None:
+        raise IntegrityError(
+            f"{target}: position {position - 1} is missing (reading position {position}); run verify() "
+            "for details"
+        )
+    text = event if isinstance(event, str) else canonical_json(event)
+    if chain_digest(previous, position, recorded_at, text) != digest:
+        raise IntegrityError(
+            f"{target}: the record at position {position} does not match its digest: it was changed, or "
+            "the one before it was; run verify() for details"
+        )
+    return text
 
 
 class StoredIndex(NamedTuple):

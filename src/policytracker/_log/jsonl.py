@@ -72,6 +72,7 @@ class JSONLinesLog(ValidTimeOrdered):
         self._country_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._tags: list[str] = []
         self._valid_time = array("q")
+        self._digests = bytearray()  # each record's stored digest, 32 bytes, for reads checking a successor
         self._digest = ""
         self._last_stamp: str | None = None
         self._torn: TornTail | None = None
@@ -133,7 +134,7 @@ class JSONLinesLog(ValidTimeOrdered):
         index = index_stored(obj["event"], number, self._countries_of, line=number)
         self._offsets.append(offset)
         self._add_index(number, index)
-        self._digest = obj["digest"]
+        self._keep_digest(obj["digest"])
         self._last_stamp = obj["recorded_at"]
 
     def _add_index(self, position: int, index: Index) -> None:
@@ -144,6 +145,17 @@ class JSONLinesLog(ValidTimeOrdered):
         self._tags.append(sys.intern(index.tag))
         earliest, latest, rank = index.valid_time
         self._valid_time.append(-1 if index.target is not None else (earliest << 22 | latest) << 1 | rank)
+
+    def _keep_digest(self, digest: str) -> None:
+        try:
+            raw = bytes.fromhex(digest) if len(digest) == 64 else b""
+        except ValueError:
+            raw = b""
+        self._digests += raw or _NOT_A_DIGEST  # a later read checking against it then fails, as it should
+        self._digest = digest
+
+    def _previous(self, position: int) -> str:
+        return self._digests[(position - 2) * 32 : (position - 1) * 32].hex() if position > 1 else ""
 
     def _countries_of(self, event_id: uuid.UUID) -> tuple[str, ...]:
         position = self._ids.get(event_id.int)
@@ -217,8 +229,9 @@ class JSONLinesLog(ValidTimeOrdered):
             self._offsets.append(offset)
             offset += len(line)
             self._add_index(record.position, record.entry)
+            self._keep_digest(record.digest)
         self._end = offset
-        self._digest, self._last_stamp = records[-1].digest, records[-1].recorded_at
+        self._last_stamp = records[-1].recorded_at
 
     def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[StoredRecord]:
         with self._mutex, self._locked(fcntl.LOCK_SH):
@@ -235,11 +248,10 @@ class JSONLinesLog(ValidTimeOrdered):
                 if tags is not None and self._tags[position - 1] not in tags:
                     continue
                 obj = _parse_line(line.rstrip(b"\n"), position)
-                yield StoredRecord(position, obj["recorded_at"], obj["digest"], obj["event"])
+                previous = self._previous(position)
+                yield StoredRecord(position, obj["recorded_at"], obj["digest"], obj["event"], previous)
 
-    def _valid_time_order(
-        self, last_day: int | None, moment: str | None
-    ) -> Iterator[tuple[int, StoredEvent]]:
+    def _valid_time_order(self, last_day: int | None, moment: str | None) -> Iterator[StoredRecord]:
         """The keys come from the index (valid-time columns, id and position packed into one integer
         each, about 70 bytes a record while sorting); the events are then read back one line at a time in
         that order, so they are never all in memory at once."""
@@ -261,7 +273,7 @@ class JSONLinesLog(ValidTimeOrdered):
         keys.sort()
         return keys
 
-    def _read_in_order(self, keys: list[int], end: int) -> Iterator[tuple[int, StoredEvent]]:
+    def _read_in_order(self, keys: list[int], end: int) -> Iterator[StoredRecord]:
         offsets = self._offsets
         with open(self._path, "rb") as reader:
             fd = reader.fileno()
@@ -270,7 +282,8 @@ class JSONLinesLog(ValidTimeOrdered):
                 start = offsets[position - 1]
                 stop = offsets[position] if position < len(offsets) else end
                 obj = _parse_line(os.pread(fd, stop - start, start).rstrip(b"\n"), position)
-                yield position, obj["event"]
+                previous = self._previous(position)
+                yield StoredRecord(position, obj["recorded_at"], obj["digest"], obj["event"], previous)
 
     def _recorded_by(self, stamp: str, head: int) -> int:
         """The last position recorded at or before *stamp*, found by binary search (``recorded_at`` never
@@ -293,9 +306,11 @@ class JSONLinesLog(ValidTimeOrdered):
             end = os.fstat(self._file.fileno()).st_size
         with open(self._path, "rb") as reader:
             data = reader.read(end)
+        previous = ""
         for number, line in enumerate(data.split(b"\n")[:-1], start=1):
             obj = _parse_line(line, number)
-            yield StoredRecord(obj["position"], obj["recorded_at"], obj["digest"], obj["event"])
+            yield StoredRecord(obj["position"], obj["recorded_at"], obj["digest"], obj["event"], previous)
+            previous = obj["digest"]
 
     def _verify_records(self) -> VerifyReport:
         """Recompute the digest chain line by line; a malformed line or a torn final write is reported
@@ -347,6 +362,7 @@ class JSONLinesLog(ValidTimeOrdered):
         self._reset()
 
 
+_NOT_A_DIGEST = b"\xff" * 32
 _POSITION_BITS = 40
 _POSITION_MASK = (1 << _POSITION_BITS) - 1
 _DAY_MASK = (1 << 22) - 1

@@ -50,7 +50,9 @@ class MemoryLog(BaseLog):
                 continue
             if tags is not None and index.tag not in tags:
                 continue
-            yield StoredRecord(position, recorded_at, digest, text)
+            previous = self._rows[number - 1] if number else None
+            before = previous.digest if previous is not None and previous.position == position - 1 else None
+            yield StoredRecord(position, recorded_at, digest, text, before)
 
     def _head(self) -> int:
         return len(self._rows)

@@ -34,7 +34,9 @@ _VALID_TIME_INDEX = (
     f"CREATE INDEX IF NOT EXISTS policytracker_records_by_valid_time ON policytracker_records ({_VT_ORDER})"
 )
 _CHANNEL = "policytracker_appended"
-_COLUMNS = "r.position, r.recorded_at, r.digest, r.event"
+# Each record comes with its predecessor's digest, so that a read can check it against both.
+_PREVIOUS = "(SELECT p.digest FROM policytracker_records p WHERE p.position = r.position - 1)"
+_COLUMNS = f"r.position, r.recorded_at, r.digest, r.event, {_PREVIOUS}"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.policytracker'))"
 
 _STORED_INDEX = """
@@ -194,14 +196,14 @@ class PostgresLog(IndexedLog):
     ) -> tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]:
         page = f"({_VT_ORDER}) > (%s, %s, %s, %s) AND " if key is not None else ""
         sql = (
-            f"SELECT position, event, {_VT_ORDER} FROM policytracker_records "
-            f"WHERE {page}{where} ORDER BY {_VT_ORDER} LIMIT {_BATCH}"
+            f"SELECT r.position, r.event, r.recorded_at, r.digest, {_PREVIOUS}, {_VT_ORDER} "
+            f"FROM policytracker_records r WHERE {page}{where} ORDER BY {_VT_ORDER} LIMIT {_BATCH}"
         )
         with self._mutex:
             self._check_open()
             batch = self._conn.execute(sql, [*(key or ()), *params]).fetchall()
         # The key columns come with every row: a second round trip per page would cost more.
-        return batch, tuple(batch[-1][2:]) if len(batch) == _BATCH else None
+        return batch, tuple(batch[-1][5:]) if len(batch) == _BATCH else None
 
     def _stored_index(self) -> Iterator[StoredIndex]:
         # A connection of its own, streaming through a server-side cursor in one snapshot.

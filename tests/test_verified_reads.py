@@ -1,0 +1,81 @@
+"""No read serves a record that does not match its digest, or whose predecessor is missing."""
+
+import sqlite3
+
+import pytest
+
+import policytracker as pt
+from tests.log_contract import partnership, purchase, refusal
+
+EVENTS = [partnership(), purchase(), refusal(), purchase(amount=8, country="PK"), purchase(amount=9)]
+
+READS = {
+    "read": lambda log: list(log.read()),
+    "read after": lambda log: list(log.read(after=1)),
+    "read a country": lambda log: list(log.read(country="SV")),
+    "read a type": lambda log: list(log.read(types=[pt.ReservePurchase])),
+    "country_states": pt.country_states,
+    "country_state": lambda log: pt.country_state(log, "SV"),
+    "as_of": lambda log: pt.country_states(log, as_of="2025-06-30"),
+    "known_at": lambda log: pt.country_states(log, known_at="2099-01-01T00:00:00Z"),
+    "timeline": lambda log: pt.timeline(log, "SV"),
+    "catch_up": lambda log: pt.Projector(log).catch_up(),
+}
+
+
+def _log(tmp_path, suffix):
+    path = tmp_path / f"log.{suffix}"
+    with pt.open_log(path) as log:
+        log.append(EVENTS)
+    return path
+
+
+def _change_amount_in_sqlite(path):
+    with sqlite3.connect(path) as conn:
+        conn.execute('UPDATE records SET event = replace(event, \'"amount":"7"\', \'"amount":"70"\')')
+
+
+def _change_amount_in_jsonl(path):
+    path.write_bytes(path.read_bytes().replace(b'"amount":"7"', b'"amount":"70"'))
+
+
+def _delete_middle_sqlite(path):
+    # Position 4 is Pakistan's purchase; a read of El Salvador's records meets the gap at position 5.
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM records WHERE position = 4")
+        conn.execute("DELETE FROM record_countries WHERE position = 4")
+
+
+@pytest.mark.parametrize("read", READS.values(), ids=READS.keys())
+@pytest.mark.parametrize(
+    ("suffix", "damage"),
+    [("db", _change_amount_in_sqlite), ("jsonl", _change_amount_in_jsonl)],
+    ids=["sqlite", "jsonl"],
+)
+def test_a_changed_amount_is_refused_by_every_read(tmp_path, suffix, damage, read):
+    path = _log(tmp_path, suffix)
+    damage(path)
+
+    with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match="position 2"):
+        read(log)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [READS["read a country"], READS["read a type"], READS["country_states"]],
+    ids=["country", "type", "replay"],
+)
+def test_a_missing_middle_record_is_refused_even_by_a_filtered_read(tmp_path, read):
+    path = _log(tmp_path, "db")
+    _delete_middle_sqlite(path)
+
+    with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match="position 4 is missing"):
+        read(log)
+
+
+def test_a_damaged_log_is_never_copied(tmp_path):
+    path = _log(tmp_path, "db")
+    _change_amount_in_sqlite(path)
+
+    with pytest.raises(pt.IntegrityError):
+        pt.copy_log(path, tmp_path / "copy.jsonl")
