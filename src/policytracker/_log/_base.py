@@ -58,7 +58,7 @@ from policytracker.exceptions import (
     ValidationError,
 )
 
-__all__ = ["BaseLog", "IndexedLog", "ValidTimeOrdered", "copy_records", "records_to_copy"]
+__all__ = ["BaseLog", "DigestTable", "IndexedLog", "ValidTimeOrdered", "copy_records", "records_to_copy"]
 
 
 def _system_clock() -> _dt.datetime:
@@ -558,21 +558,28 @@ class IndexedLog(ValidTimeOrdered):
         return f"recorded_at <= {self._MARK}", [stamp]
 
     def _valid_time_stream(self, where: str, params: list[Any]) -> Iterator[StoredRecord]:
+        # The records arrive out of position order: their predecessors' digests are read first, in one
+        # pass in position order (32 bytes a record), rather than looked up one by one.
+        digests = DigestTable(self._stored_digests())
         key: tuple[Any, ...] | None = None
         while True:
             batch, key = self._valid_time_page(key, where, params)
-            for position, event, recorded_at, digest, previous, *_ in batch:
-                yield StoredRecord(position, recorded_at, digest, event, previous)
+            for position, event, recorded_at, digest, *_ in batch:
+                yield StoredRecord(position, recorded_at, digest, event, digests.before(position))
             if key is None:
                 return
+
+    @abc.abstractmethod
+    def _stored_digests(self) -> Iterator[tuple[int, str]]:
+        """``(position, digest)`` of every stored record, in position order."""
 
     @abc.abstractmethod
     def _valid_time_page(
         self, key: tuple[Any, ...] | None, where: str, params: list[Any]
     ) -> tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]:
         """One page of events matching *where* after the valid-time key *key* (None: from the start), as
-        rows starting ``(position, event JSON, recorded_at, digest, previous digest, …)``, and the key of
-        its last row (None: the last page)."""
+        rows starting ``(position, event JSON, recorded_at, digest, …)``, and the key of its last row
+        (None: the last page)."""
 
 
 def _valid_time_of(text: str, position: int) -> tuple[int, int, int]:
@@ -627,3 +634,29 @@ def _against(report: VerifyReport, checkpoint: tuple[int, str], found: str | Non
     else:
         return report
     return attrs.evolve(report, ok=False, first_bad_position=min(position, report.head + 1), reason=reason)
+
+
+class DigestTable:
+    """The stored digests of a log by position, packed (32 bytes a record), for checking records that
+    arrive out of position order against their predecessors."""
+
+    _MISSING = b"\xff" * 32  # no record, or no readable digest, at a position: a check against it fails
+
+    def __init__(self, rows: Iterable[tuple[int, str]]) -> None:
+        packed = bytearray()
+        for position, digest in rows:
+            while len(packed) < (position - 1) * 32:
+                packed += self._MISSING
+            try:
+                raw = bytes.fromhex(digest) if len(digest) == 64 else b""
+            except ValueError:
+                raw = b""
+            packed += raw or self._MISSING
+        self._packed = bytes(packed)
+
+    def before(self, position: int) -> str | None:
+        """The digest of the record before *position* ("" for position 1), or None when there is none."""
+        if position == 1:
+            return ""
+        raw = self._packed[(position - 2) * 32 : (position - 1) * 32]
+        return None if len(raw) < 32 or raw == self._MISSING else raw.hex()

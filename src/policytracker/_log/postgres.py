@@ -196,14 +196,20 @@ class PostgresLog(IndexedLog):
     ) -> tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]:
         page = f"({_VT_ORDER}) > (%s, %s, %s, %s) AND " if key is not None else ""
         sql = (
-            f"SELECT r.position, r.event, r.recorded_at, r.digest, {_PREVIOUS}, {_VT_ORDER} "
+            f"SELECT r.position, r.event, r.recorded_at, r.digest, {_VT_ORDER} "
             f"FROM policytracker_records r WHERE {page}{where} ORDER BY {_VT_ORDER} LIMIT {_BATCH}"
         )
         with self._mutex:
             self._check_open()
             batch = self._conn.execute(sql, [*(key or ()), *params]).fetchall()
         # The key columns come with every row: a second round trip per page would cost more.
-        return batch, tuple(batch[-1][5:]) if len(batch) == _BATCH else None
+        return batch, tuple(batch[-1][4:]) if len(batch) == _BATCH else None
+
+    def _stored_digests(self) -> Iterator[tuple[int, str]]:
+        with self._mutex:
+            self._check_open()
+            rows = self._conn.execute("SELECT position, digest FROM policytracker_records ORDER BY position")
+            return iter(rows.fetchall())
 
     def _stored_index(self) -> Iterator[StoredIndex]:
         # A connection of its own, streaming through a server-side cursor in one snapshot.

@@ -237,7 +237,7 @@ class SQLiteLog(IndexedLog):
     ) -> tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]:
         page = f"({_VT_ORDER}) > (?, ?, ?, ?) AND " if key is not None else ""
         sql = (
-            f"SELECT r.position, r.event, r.recorded_at, r.digest, {_PREVIOUS} FROM records r "
+            "SELECT r.position, r.event, r.recorded_at, r.digest FROM records r "
             f"WHERE {page}{where} ORDER BY {_VT_ORDER} LIMIT {_BATCH}"
         )
         with self._mutex:
@@ -269,6 +269,13 @@ class SQLiteLog(IndexedLog):
                 else:
                     low = middle
         return "position <= ? AND recorded_at <= ?", [low, stamp]
+
+    def _stored_digests(self) -> Iterator[tuple[int, str]]:
+        with self._mutex:
+            self._check_open()
+            return iter(
+                self._conn.execute("SELECT position, digest FROM records ORDER BY position").fetchall()
+            )
 
     def _stored_index(self) -> Iterator[StoredIndex]:
         with self._mutex:
