@@ -1,16 +1,28 @@
 """Canonical JSON text and content-derived UUIDs: the byte-exact rules behind event ids and the digest chain.
 
 Canonical JSON: objects with sorted keys, no whitespace, UTF-8 characters unescaped, no NaN or infinity.
-orjson (the ``fast`` extra) writes and reads it several times faster than the standard library; both
-paths give the same text. What goes *into* that text (which fields, in which form) is the codec's
-business (``_codec``).
+orjson (the ``fast`` extra) writes and reads it several times faster than the standard library. Both paths
+keep one grammar, orjson's: they give the same text, read the same values, and refuse the same inputs:
+
+- writing: integers outside -2**63 .. 2**64-1, keys that are not strings, nesting deeper than
+  ``MAX_WRITE_DEPTH`` levels, lone surrogates;
+- reading: text that is not UTF-8 (or starts with a byte order mark), lone surrogates (raw or escaped),
+  ``NaN`` / ``Infinity`` and numbers too large for a float, nesting deeper than ``MAX_READ_DEPTH`` levels.
+  An integer literal outside the 64-bit range is read as the nearest float, as orjson reads it (no event
+  field accepts a float, and no such integer is ever written).
+
+What goes *into* that text (which fields, in which form) is the codec's business (``_codec``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
+import sys
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -22,11 +34,14 @@ except ImportError:  # pragma: no cover - exercised when the extra is not instal
 
 __all__ = [
     "EVENT_ID_NAMESPACE",
+    "MAX_READ_DEPTH",
+    "MAX_WRITE_DEPTH",
     "USING_ORJSON",
     "canonical_json",
     "loads",
     "read_uuid",
     "stdlib_canonical_json",
+    "stdlib_loads",
     "uuid5",
 ]
 
@@ -37,11 +52,20 @@ USING_ORJSON = orjson is not None and os.environ.get("POLICYTRACKER_NO_ORJSON", 
 EVENT_ID_NAMESPACE = uuid.UUID("6f1d3c3e-5a53-4c1e-9d4b-2f0c8b8a7e10")
 
 
+#: The deepest nesting of arrays and objects either path writes (``[]`` is one level), as orjson does.
+MAX_WRITE_DEPTH = 254
+#: The deepest nesting either path reads, as orjson does.
+MAX_READ_DEPTH = 1024
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
 def canonical_json(obj: Any) -> str:
-    """*obj* (already JSON-ready) as canonical JSON text.
+    """*obj* (JSON-ready: None, bools, ints, strs, lists, tuples and dicts with str keys) as canonical JSON
+    text.
 
     Raises:
-        ValueError: a string holds a lone surrogate, which has no UTF-8 encoding.
+        ValueError: an integer outside -2**63 .. 2**64-1, a key that is not a string, nesting deeper than
+            ``MAX_WRITE_DEPTH``, or a string holding a lone surrogate, which has no UTF-8 encoding.
     """
     if USING_ORJSON:
         try:
@@ -53,6 +77,7 @@ def canonical_json(obj: Any) -> str:
 
 def stdlib_canonical_json(obj: Any) -> str:
     """:func:`canonical_json` without orjson."""
+    _check_writable(obj, 0)
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     try:
         text.encode("utf-8")
@@ -63,9 +88,103 @@ def stdlib_canonical_json(obj: Any) -> str:
     return text
 
 
-#: JSON text → object: orjson when installed, else the standard library. Raises ``ValueError`` (or
-#: ``UnicodeDecodeError``, a ``ValueError``) on malformed text.
-loads: Callable[[str | bytes], Any] = orjson.loads if USING_ORJSON else json.loads
+def _check_writable(obj: Any, depth: int) -> None:
+    """Refuse what orjson refuses to write, with its words."""
+    if isinstance(obj, int) and not isinstance(obj, bool):
+        if not _INT_MIN <= obj <= _INT_MAX:
+            raise ValueError("cannot encode canonically: Integer exceeds 64-bit range")
+    elif isinstance(obj, list | tuple | dict):
+        if depth >= MAX_WRITE_DEPTH:
+            raise ValueError("cannot encode canonically: Recursion limit reached")
+        if isinstance(obj, dict):
+            if not all(isinstance(key, str) for key in obj):
+                raise ValueError("cannot encode canonically: Dict key must be str")
+            for key in sorted(obj):  # orjson checks every key, then writes the values in key order
+                _check_writable(obj[key], depth + 1)
+        else:
+            for item in obj:
+                _check_writable(item, depth + 1)
+
+
+def stdlib_loads(text: str | bytes) -> Any:
+    """:func:`loads` without orjson: the standard library held to orjson's grammar."""
+    if isinstance(text, str):
+        text.encode("utf-8")  # a lone surrogate: UnicodeEncodeError, a ValueError
+    else:
+        text = bytes(text).decode("utf-8")  # strict: no BOM sniffing, no UTF-16
+    depth = _depth(text) if text.count("[") + text.count("{") > _SAFE_DEPTH else 0
+    if depth > MAX_READ_DEPTH:
+        raise ValueError(f"JSON nested deeper than {MAX_READ_DEPTH} levels")
+    if depth <= _SAFE_DEPTH:
+        obj = _STDLIB_DECODER.decode(text)
+    else:
+        with _RECURSION:
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(limit + depth)
+            try:
+                obj = _STDLIB_DECODER.decode(text)
+            finally:
+                sys.setrecursionlimit(limit)
+    if "\\ud" in text or "\\uD" in text:
+        _check_escaped_surrogates(obj)
+    return obj
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _read_float(literal: str) -> float:
+    number = float(literal)
+    if math.isinf(number):
+        raise ValueError(f"number is infinity when parsed as double: {literal[:40]}")
+    return number
+
+
+def _read_int(literal: str) -> int | float:
+    if len(literal) < 19:
+        return int(literal)
+    number = int(literal)
+    return number if _INT_MIN <= number <= _INT_MAX else _read_float(literal)
+
+
+_STDLIB_DECODER = json.JSONDecoder(
+    parse_float=_read_float, parse_int=_read_int, parse_constant=_refuse_constant
+)
+# The standard library's decoder recurses once per level: it reads this deep within the default
+# recursion limit, and deeper texts (up to MAX_READ_DEPTH) with the limit raised for the call.
+_SAFE_DEPTH = 200
+_RECURSION = threading.Lock()
+_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _depth(text: str) -> int:
+    deepest = depth = 0
+    for match in _NESTING.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+def _check_escaped_surrogates(obj: Any) -> None:
+    if isinstance(obj, str):
+        obj.encode("utf-8")  # UnicodeEncodeError, a ValueError
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            _check_escaped_surrogates(key)
+            _check_escaped_surrogates(value)
+    elif isinstance(obj, list):
+        for item in obj:
+            _check_escaped_surrogates(item)
+
+
+#: JSON text → object: orjson when installed, else :func:`stdlib_loads`; both read the same grammar.
+#: Raises ``ValueError`` (or ``UnicodeDecodeError``, a ``ValueError``) on text outside it.
+loads: Callable[[str | bytes], Any] = orjson.loads if USING_ORJSON else stdlib_loads
 
 _NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
 _VERSION_BITS_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))

@@ -7,6 +7,7 @@ Converters are plain named functions (so type checkers see the accepted argument
 from __future__ import annotations
 
 import datetime as _dt
+import decimal
 import re
 import uuid
 from collections.abc import Iterable
@@ -19,7 +20,27 @@ from policytracker.exceptions import ValidationError
 
 _DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
 _ASSET = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,15}")
-_MAX_DIGITS = 60
+#: The most digits an amount may have written out in full: its integer digits plus its decimal places
+#: (for example 42 integer digits and 18 decimal places), so every amount is a multiple of 10**-60 below
+#: 10**60.
+MAX_DIGITS = 60
+#: The decimal context of every sum and difference of amounts, never the caller's: a sum of fewer than
+#: 10**40 amounts within ``MAX_DIGITS`` has at most ``2 * MAX_DIGITS + 40`` digits, so it is exact; an
+#: inexact or rounded result, which the limit rules out, would raise rather than pass silently.
+EXACT = decimal.Context(
+    prec=2 * MAX_DIGITS + 40,
+    rounding=decimal.ROUND_HALF_EVEN,
+    Emax=decimal.MAX_EMAX,
+    Emin=decimal.MIN_EMIN,
+    traps=[
+        decimal.Inexact,
+        decimal.Rounded,
+        decimal.InvalidOperation,
+        decimal.DivisionByZero,
+        decimal.Overflow,
+        decimal.Underflow,
+    ],
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -36,7 +57,8 @@ def to_decimal(value: object, *, field: str, allow_zero: bool = False) -> Decima
     Accepts ``Decimal``, ``int`` and plain decimal strings (``"6238"``, ``"0.5"``). Floats are refused,
     because a float such as ``0.1`` is not the number it looks like: pass ``Decimal("0.1")`` or ``"0.1"``.
     Trailing fractional zeros are dropped (``Decimal("7.00")`` becomes ``Decimal("7")``), so the same
-    figure always encodes, and derives ids, the same way.
+    figure always encodes, and derives ids, the same way. At most ``MAX_DIGITS`` (60) digits written out
+    are accepted (integer digits plus decimal places), so that sums in the ``EXACT`` context are exact.
     """
     if isinstance(value, Decimal):
         number = value
@@ -67,9 +89,9 @@ def _canonical_decimal(number: Decimal, field: str) -> Decimal:
         text[0] != "-"
         and "E" not in text
         and not (text[-1] == "0" and "." in text)
-        and len(text) <= _MAX_DIGITS
+        and len(text) <= MAX_DIGITS
     ):
-        return number  # already canonical: no exponent, no trailing fractional zero
+        return number  # already canonical: no exponent, no trailing fractional zero, short enough
     if number == 0:
         return Decimal(0)
     _sign, digit_tuple, exponent = number.as_tuple()
@@ -78,11 +100,17 @@ def _canonical_decimal(number: Decimal, field: str) -> Decimal:
     while exponent < 0 and digits[-1] == 0:
         digits.pop()
         exponent += 1
+    # Written out in full: the integer digits (len + exponent, when positive) plus the decimal places.
+    written = len(digits) + exponent if exponent >= 0 else max(len(digits), -exponent)
+    if written > MAX_DIGITS:
+        raise ValidationError(
+            f"{field}: {number} has more than {MAX_DIGITS} digits written out ({written}); an amount has at "
+            f"most {MAX_DIGITS} digits (integer digits plus decimal places, for example 42 and 18)",
+            field=field,
+        )
     if exponent > 0:
         digits.extend([0] * exponent)
         exponent = 0
-    if len(digits) > _MAX_DIGITS:
-        raise ValidationError(f"{field}: {number!r} has more than {_MAX_DIGITS} digits", field=field)
     return Decimal((0, tuple(digits), exponent))
 
 

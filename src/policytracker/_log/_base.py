@@ -202,7 +202,14 @@ class BaseLog(abc.ABC):
         moment = self._clock()
         if not isinstance(moment, _dt.datetime) or moment.tzinfo is None or moment.utcoffset() is None:
             raise ValidationError(f"the log's clock must return a timezone-aware datetime, got {moment!r}")
-        stamp = format_timestamp(moment)
+        try:
+            stamp = format_timestamp(moment)
+            parse_timestamp(stamp)  # what is written must read back: four-digit years, in UTC
+        except (ValueError, OverflowError):
+            raise ValidationError(
+                f"the log's clock returned {moment!r}, which is not a UTC moment in the years 1000 to 9999 "
+                "that a log can store; check the clock"
+            ) from None
         # Fixed-width UTC text compares like the moments it names; never let recorded_at go backwards.
         return max(stamp, last_stamp) if last_stamp is not None else stamp
 

@@ -1,14 +1,18 @@
 """The embedded default store: one SQLite file (``open_log("history.db")``), no server, safe for several
 processes.
 
-Writers serialise on SQLite's write lock (``BEGIN IMMEDIATE``) in WAL mode, so readers never block writers
-and every append sees the true head. ``read(country=…)`` and ``read(types=…)`` are answered through indexes.
+Writers serialise on SQLite's write lock (``BEGIN IMMEDIATE``) in WAL mode, so readers and writers never
+block each other and every append sees the true head. Opening a log whose schema is current only reads, so
+it takes no lock either; a file, or a folder, that cannot be written is opened read-only.
+``read(country=…)`` and ``read(types=…)`` are answered through indexes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -22,9 +26,10 @@ from policytracker._log._core import (
     StoredIndex,
     StoredRecord,
     check_folder,
+    check_storage_meta,
     paged,
 )
-from policytracker.exceptions import ConcurrencyError, SerializationError
+from policytracker.exceptions import ConcurrencyError, IntegrityError, SerializationError
 
 __all__ = ["SQLiteLog"]
 
@@ -50,6 +55,7 @@ _WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # benchmark log read 2,400 MB of its 570 MB file with 2 MB of cache, 680 MB with 8 MB and 640 MB with
 # 16 MB, and took 2.4 s, 2.1 s and 1.9 s. The cache fills only as pages are read.
 _CACHE_KIB = 16384
+_SQLITE_HEADER = b"SQLite format 3\x00"
 # Each record comes with its predecessor's digest, so that a read can check it against both.
 _PREVIOUS = "(SELECT p.digest FROM records p WHERE p.position = r.position - 1)"
 _COLUMNS = f"r.position, r.recorded_at, r.digest, r.event, {_PREVIOUS}"
@@ -96,22 +102,104 @@ class SQLiteLog(IndexedLog):
     _STORAGE_SCHEMA = _SCHEMA_VERSION
     _VALID_TIME_INDEX = _VALID_TIME_INDEX
 
-    def __init__(self, path: str | Path, *, clock: Clock | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, *, clock: Clock | None = None, timeout: float = 30.0, read_only: bool = False
+    ) -> None:
         path = Path(path)
         super().__init__(str(path), clock)
         check_folder(path)
+        self._path = path
         self._timeout = timeout
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
+        #: Whether this handle only reads: asked for, or the file or its folder is not writable.
+        self.read_only = read_only or (path.is_file() and not (_writable(path) and _writable(path.parent)))
+        self._immutable = False
+        self._conn = self._connect()
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT_PAGES}")
-            self._conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
-            self._conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-            self._create_schema()
+            with self._sqlite_errors():
+                self._configure()
+                if not self._schema_is_current():
+                    self._create_schema()
         except BaseException:
             self._conn.close()
             raise
+
+    def _connect(self) -> sqlite3.Connection:
+        path = self._path
+        if path.is_dir():
+            raise IsADirectoryError(f"cannot open the log {self.target!r}: it is a folder, not a SQLite file")
+        if not self.read_only:
+            try:
+                return self._sqlite_connect(str(path), uri=False)
+            except sqlite3.OperationalError as exc:
+                raise PermissionError(
+                    f"cannot create the log {self.target!r}: SQLite cannot open it for writing ({exc}); "
+                    "check the permissions of the file and its folder"
+                ) from None
+        if not path.exists():
+            raise FileNotFoundError(f"there is no log at {self.target!r} to open read-only")
+        # SQLite reads a WAL database through its shared-memory index (the -shm file), which a reader creates
+        # when it may write to the folder, and which exists while a writer has the log open. Without either,
+        # nobody is writing and nobody can: the file is read as it stands, as an immutable file, until a
+        # writer appears (see _reader).
+        self._immutable = not _writable(path.parent) and not _shm(path).exists()
+        return self._sqlite_connect(_read_only_uri(path, immutable=self._immutable), uri=True)
+
+    def _sqlite_connect(self, database: str, *, uri: bool) -> sqlite3.Connection:
+        return sqlite3.connect(
+            database, isolation_level=None, check_same_thread=False, timeout=self._timeout, uri=uri
+        )
+
+    def _configure(self) -> None:
+        if not self.read_only:
+            # A no-op without any lock on a log already in WAL mode, as every policytracker log is.
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT_PAGES}")
+        self._conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
+        self._conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+
+    def _reader(self) -> sqlite3.Connection:
+        """The connection to read through. A log opened as an immutable file is reopened as a plain
+        read-only one once a writer has opened it (its journal exists), so that reads see its appends."""
+        if self._immutable and _wal(self._path).exists():
+            self._conn.close()
+            self._immutable = False
+            self._conn = self._sqlite_connect(_read_only_uri(self._path, immutable=False), uri=True)
+            self._configure()
+        return self._conn
+
+    def _schema_is_current(self) -> bool:
+        """Whether the log's tables exist in this version's storage schema: a plain read, no write lock.
+        Refuses a database that is not a policytracker log, or one newer than this version knows."""
+        self._conn.execute("BEGIN")  # deferred: one consistent read, taking no lock until it reads
+        try:
+            names = dict(self._conn.execute("SELECT name, type FROM sqlite_master").fetchall())
+            tables = {name for name, kind in names.items() if kind == "table"}
+            if tables and "policytracker_meta" not in tables:
+                raise self._foreign(tables)
+            meta = {} if not tables else dict(self._conn.execute("SELECT key, value FROM policytracker_meta"))
+        finally:
+            self._conn.execute("COMMIT")
+        if meta:
+            check_storage_meta(self.target, meta, _SCHEMA_VERSION)
+        current = (
+            bool(meta)
+            and int(meta.get("schema_version", "0")) >= _SCHEMA_VERSION
+            and "records_by_valid_time" in names
+        )
+        if not current and self.read_only:
+            missing = "is empty" if not tables else "its storage needs upgrading by this policytracker"
+            raise PermissionError(
+                f"{self.target}: the log is read-only here and {missing}; open it once with write access to "
+                "the file and its folder"
+            )
+        return current
+
+    def _foreign(self, tables: set[str]) -> SerializationError:
+        return SerializationError(
+            f"{self.target} is a SQLite database but not a policytracker log "
+            f"(it has the tables {sorted(tables)})"
+        )
 
     def _create_schema(self) -> None:
         with self._mutex, self._transaction():
@@ -119,15 +207,40 @@ class SQLiteLog(IndexedLog):
                 row[0] for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
             if tables and "policytracker_meta" not in tables:
-                raise SerializationError(
-                    f"{self.target} is a SQLite database but not a policytracker log "
-                    f"(it has the tables {sorted(tables)})"
-                )
+                raise self._foreign(tables)
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._conn.execute(statement)
             meta = dict(self._conn.execute("SELECT key, value FROM policytracker_meta").fetchall())
             self._settle_storage(meta, self._conn.execute)
+
+    @contextlib.contextmanager
+    def _sqlite_errors(self) -> Iterator[None]:
+        """Turn SQLite's errors about the file into policytracker's, naming the file."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise self._file_error(exc) from exc
+
+    def _file_error(self, exc: sqlite3.DatabaseError) -> Exception:
+        try:
+            with self._path.open("rb") as file:
+                header = file.read(len(_SQLITE_HEADER))
+        except OSError:
+            header = _SQLITE_HEADER
+        if header and header != _SQLITE_HEADER:
+            return SerializationError(
+                f"{self.target} is not a SQLite database (it does not start with SQLite's header): "
+                "is it the right file?"
+            )
+        if "readonly" in str(exc):
+            return PermissionError(f"{self.target}: SQLite cannot write to the log ({exc})")
+        if "locked" in str(exc) or "busy" in str(exc):
+            return ConcurrencyError(f"{self.target}: another process holds the log's lock ({exc}); retry")
+        return IntegrityError(
+            f"{self.target}: the SQLite file is damaged ({exc}); it may have been cut short or overwritten. "
+            "Restore it from a copy"
+        )
 
     def _migrate_to_2(self, valid_time_of: Callable[[str, int], tuple[int, int, int]]) -> None:
         """Add and fill the valid-time columns: index data derived from the stored events, which are
@@ -150,6 +263,11 @@ class SQLiteLog(IndexedLog):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
+        if self.read_only:
+            raise PermissionError(
+                f"{self.target}: the log is read-only here (opened read-only, or the file or its folder is "
+                "not writable); appending needs write access to both"
+            )
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -207,9 +325,9 @@ class SQLiteLog(IndexedLog):
 
     def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[StoredRecord]:
         def page(start: int) -> list[StoredRecord]:
-            with self._mutex:
+            with self._mutex, self._sqlite_errors():
                 self._check_open()
-                rows = self._conn.execute(*self._query(start, country, tags)).fetchall()
+                rows = self._reader().execute(*self._query(start, country, tags)).fetchall()
             return [StoredRecord(*row) for row in rows]
 
         return paged(page, after, _BATCH)
@@ -240,9 +358,9 @@ class SQLiteLog(IndexedLog):
             "SELECT r.position, r.event, r.recorded_at, r.digest FROM records r "
             f"WHERE {page}{where} ORDER BY {_VT_ORDER} LIMIT {_BATCH}"
         )
-        with self._mutex:
+        with self._mutex, self._sqlite_errors():
             self._check_open()
-            batch = self._conn.execute(sql, [*(key or ()), *params]).fetchall()
+            batch = self._reader().execute(sql, [*(key or ()), *params]).fetchall()
             if len(batch) < _BATCH:
                 return batch, None
             # The next page starts after the last row's key: one lookup, not four columns per row.
@@ -256,7 +374,7 @@ class SQLiteLog(IndexedLog):
         those up to the last position recorded by then, found by binary search. The position is in every
         index entry, so later records are passed over without reading their rows (a ``known_at`` halfway
         through 1,000,000 events: 1.6 s to 1.1 s of fetching)."""
-        with self._mutex:
+        with self._mutex, self._sqlite_errors():
             self._check_open()
             low, high = 0, self._head_unlocked()  # positions <= low were recorded by stamp, > high were not
             while low < high:
@@ -271,31 +389,56 @@ class SQLiteLog(IndexedLog):
         return "position <= ? AND recorded_at <= ?", [low, stamp]
 
     def _stored_digests(self) -> Iterator[tuple[int, str]]:
-        with self._mutex:
+        with self._mutex, self._sqlite_errors():
             self._check_open()
-            return iter(
-                self._conn.execute("SELECT position, digest FROM records ORDER BY position").fetchall()
-            )
+            rows = self._reader().execute("SELECT position, digest FROM records ORDER BY position")
+            return iter(rows.fetchall())
 
     def _stored_index(self) -> Iterator[StoredIndex]:
-        with self._mutex:
+        with self._mutex, self._sqlite_errors():
             self._check_open()
-            rows = self._conn.execute(_STORED_INDEX)
-        for position, tag, event_id, countries, earliest, latest, rank, indexed in rows:
-            yield StoredIndex(
-                position, tag, event_id, _split(countries), (earliest, latest, rank), _split(indexed or "")
-            )
+            cursor = self._reader().execute(_STORED_INDEX)
+        while True:
+            with self._mutex, self._sqlite_errors():
+                rows = cursor.fetchmany(_BATCH)
+            for position, tag, event_id, countries, earliest, latest, rank, indexed in rows:
+                yield StoredIndex(
+                    position,
+                    tag,
+                    event_id,
+                    _split(countries),
+                    (earliest, latest, rank),
+                    _split(indexed or ""),
+                )
+            if not rows:
+                return
 
     def _head(self) -> int:
-        with self._mutex:
+        with self._mutex, self._sqlite_errors():
             return self._head_unlocked()
 
     def _head_unlocked(self) -> int:
-        return int(self._conn.execute("SELECT coalesce(max(position), 0) FROM records").fetchone()[0])
+        return int(self._reader().execute("SELECT coalesce(max(position), 0) FROM records").fetchone()[0])
 
     def _close(self) -> None:
         with self._mutex:
             self._conn.close()
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
+
+
+def _shm(path: Path) -> Path:
+    return path.with_name(path.name + "-shm")
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
+
+
+def _read_only_uri(path: Path, *, immutable: bool) -> str:
+    return f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro" + ("&immutable=1" if immutable else "")
 
 
 def _split(countries: str) -> tuple[str, ...]:

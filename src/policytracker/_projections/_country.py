@@ -38,11 +38,15 @@ from policytracker._frozenmap import FrozenMap
 from policytracker._log._core import EventLog
 from policytracker._projections._core import Projection, project
 from policytracker._projections._history import AsOf, KnownAt
+from policytracker._validation import EXACT
 
 __all__ = ["COUNTRY_STATES", "Conflict", "CountryState", "country_state", "country_states", "fold_country"]
 
 _EMPTY: Mapping[Any, Any] = FrozenMap()
 _ZERO = Decimal(0)
+# Sums and differences run in the exact context of amounts, never the caller's (decimal.getcontext()).
+_add = EXACT.add
+_subtract = EXACT.subtract
 
 
 @attrs.frozen(kw_only=True)
@@ -179,7 +183,7 @@ class _Builder:
     # -- holdings -----------------------------------------------------------------------------------------
 
     def purchase(self, event: ReservePurchase) -> None:
-        self.holdings[event.asset] = self.holdings.get(event.asset, _ZERO) + event.amount
+        self.holdings[event.asset] = _add(self.holdings.get(event.asset, _ZERO), event.amount)
 
     def sale(self, event: ReserveSale) -> None:
         held = self.holdings.get(event.asset, _ZERO)
@@ -193,7 +197,7 @@ class _Builder:
             )
             self.holdings[event.asset] = _ZERO
         else:
-            self.holdings[event.asset] = held - event.amount
+            self.holdings[event.asset] = _subtract(held, event.amount)
 
     def report(self, event: HoldingsReported) -> None:
         previous = self.reports.get(event.asset)
@@ -228,7 +232,7 @@ _HANDLERS: dict[type[Event], Any] = {
     LegalTenderAdopted: lambda b, e: b.legal_tender.__setitem__(e.asset, LegalTenderStatus.LEGAL_TENDER),
     LegalTenderStatusChanged: lambda b, e: b.legal_tender.__setitem__(e.asset, e.status),
     CryptoBanChanged: lambda b, e: b.bans.__setitem__(e.scope, e.banned),
-    MiningPowerAllocated: lambda b, e: setattr(b, "megawatts", b.megawatts + e.megawatts),
+    MiningPowerAllocated: lambda b, e: setattr(b, "megawatts", _add(b.megawatts, e.megawatts)),
     AdoptionEstimated: lambda b, e: setattr(b, "holders", e.holders),
     OfficialAppointed: lambda b, e: b.officials.__setitem__(e.role, e.person),
     VisitPlanned: lambda b, e: b.visits.append(e),
