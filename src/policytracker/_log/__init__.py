@@ -41,16 +41,12 @@ def open_log(target: Target, *, clock: Clock | None = None) -> EventLog:
     - a path ending ``.jsonl``: a JSON Lines log, one record per line;
     - ``postgresql://user@host:5432/db`` (or ``postgres://``): PostgreSQL, for teams sharing one log (needs
       the ``postgres`` extra; libpq URL parameters apply, e.g. ``?options=-csearch_path%%3Dmyschema``).
-      SQLAlchemy's ``postgresql+psycopg://`` form is refused with the libpq URL to use instead.
-
-    No message, ``repr`` or ``target`` shows a password, whichever form the URL gives it in.
 
     *clock* returns the timezone-aware moment stamped as ``recorded_at`` on the next append (default: the
     system clock, in UTC).
 
     Raises:
-        ValueError: *target* names no known kind of store, is not a valid PostgreSQL URL, or names a
-            PostgreSQL schema that does not exist.
+        ValueError: *target* names no known kind of store.
         ImportError: a PostgreSQL target without the ``postgres`` extra installed.
         ConnectionError: the PostgreSQL server cannot be reached.
         FileNotFoundError: the folder of a file target does not exist.
