@@ -78,8 +78,8 @@ _EPILOG_STATS = """examples:
 """
 
 
-TRACEBACK_VARIABLE = "POLICYTRACKER_TRACEBACK"
-_TRACEBACK_HELP = f"on failure, show the traceback too (or set {TRACEBACK_VARIABLE}=1)"
+_TRACEBACK_VARIABLE = "POLICYTRACKER_TRACEBACK"
+_TRACEBACK_HELP = f"on failure, show the traceback too (or set {_TRACEBACK_VARIABLE}=1)"
 
 
 class _Failure(Exception):
@@ -658,7 +658,7 @@ def _internal_error(err: IO[str], argv: Sequence[str], where: str, exc: BaseExce
         err,
         argv,
         f"{where}: internal error: {type(exc).__name__}: {exc} (a bug in policytracker; run again with "
-        f"--traceback, or with {TRACEBACK_VARIABLE}=1, to see where it happened)",
+        f"--traceback, or with {_TRACEBACK_VARIABLE}=1, to see where it happened)",
         exc=exc,
     )
     return 1
@@ -673,7 +673,9 @@ def _report(
 ) -> None:
     """Write *line* (then *details*, one a line) to *err*, with control characters escaped and the password
     of every URL in *argv* hidden; first the traceback of *exc* if the user asked for tracebacks."""
-    if exc is not None and ("--traceback" in argv or os.environ.get(TRACEBACK_VARIABLE, "") not in ("", "0")):
+    if exc is not None and (
+        "--traceback" in argv or os.environ.get(_TRACEBACK_VARIABLE, "") not in ("", "0")
+    ):
         for text in traceback.format_exception(exc):
             for part in text.rstrip("\n").split("\n"):
                 _say(err, _hidden(part, argv))
