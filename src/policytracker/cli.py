@@ -1,18 +1,25 @@
 """The ``policytracker`` command line: parsing and printing only; the work is done by the library.
 
 Every command exits 0 on success, 1 with one line on standard error when the input is bad (a missing
-file, a malformed date, an unknown country, a damaged log) and 2 on a usage error. Nothing is written when
-an input is refused.
+file, a malformed date, an unknown country, a damaged log, an unreachable server) and 2 on a usage error.
+Nothing is written when an input is refused. An unexpected error is one line too (exit 1); ``--traceback``
+or ``POLICYTRACKER_TRACEBACK=1`` adds its traceback. No password is ever printed, and the text output
+shows control characters from the data as escapes (``\\n``, ``\\x1b``) rather than sending them to the
+terminal.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
+import re
+import sqlite3
 import sys
 import time
+import traceback
 import typing
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -27,11 +34,11 @@ from policytracker._countries import country_name, normalize_country
 from policytracker._dates import FuzzyDate
 from policytracker._eventfiles import dump_events, load_events
 from policytracker._events import Event, ReserveAnnounced, VisitPlanned
-from policytracker._log import Recorded, copy_log, open_log
+from policytracker._log import EventLog, Recorded, copy_log, hide_secrets, open_log, redact_url
 from policytracker._projections import COUNTRY_STATES, CountryState, fold
 from policytracker._projections._history import check_as_of, check_known_at, stream_effective
 from policytracker._serialization import event_to_dict
-from policytracker.exceptions import PolicyTrackerError
+from policytracker.exceptions import PolicyTrackerError, SerializationError
 
 __all__ = ["main"]
 
@@ -71,8 +78,16 @@ _EPILOG_STATS = """examples:
 """
 
 
+_TRACEBACK_VARIABLE = "POLICYTRACKER_TRACEBACK"
+_TRACEBACK_HELP = f"on failure, show the traceback too (or set {_TRACEBACK_VARIABLE}=1)"
+
+
 class _Failure(Exception):
-    """A bad input, reported as one line and exit code 1."""
+    """A bad input, reported as one line and exit code 1 (``details``: further lines, e.g. each bad row)."""
+
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.details = tuple(details)
 
 
 class _UsageError(Exception):
@@ -124,7 +139,7 @@ def _as_of(text: str) -> FuzzyDate:
     try:
         check_as_of(text)
         return FuzzyDate.parse(text)
-    except PolicyTrackerError as exc:
+    except (PolicyTrackerError, ValueError, OverflowError) as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
@@ -137,7 +152,16 @@ def _known_at(text: str) -> _dt.datetime:
         ) from None
     if moment.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no time zone; add one, e.g. {text}Z or {text}+02:00")
-    return check_known_at(moment)
+    try:
+        moment.astimezone(_dt.UTC)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is out of range: in UTC it falls outside the years 1 to 9999"
+        ) from None
+    try:
+        return check_known_at(moment)
+    except (PolicyTrackerError, ValueError, OverflowError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _country(text: str) -> str:
@@ -147,14 +171,100 @@ def _country(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _is_url(target: str) -> bool:
+    return "://" in target
+
+
 def _existing(text: str) -> str:
-    if (
-        text != ":memory:"
-        and not text.startswith(("postgresql://", "postgres://"))
-        and not Path(text).exists()
-    ):
+    if text != ":memory:" and not _is_url(text) and not Path(text).exists():
         raise argparse.ArgumentTypeError(f"no such log: {text}")
     return text
+
+
+# -- failures -----
+
+
+def _shown(target: str) -> str:
+    """*target* as messages name it: a URL without its password."""
+    return redact_url(target) if _is_url(target) else target
+
+
+def _expected(exc: BaseException) -> bool:
+    """Whether *exc* is a failure of the input (a bad file, a damaged log, an unreachable server) rather
+    than of policytracker."""
+    if isinstance(exc, BrokenPipeError):
+        return False
+    return isinstance(
+        exc, PolicyTrackerError | OSError | ValueError | sqlite3.Error | RecursionError | ImportError
+    ) or type(exc).__module__.startswith("psycopg")
+
+
+def _describe(exc: BaseException) -> str:
+    """What went wrong, in words, for an exception that `_expected` accepts."""
+    if isinstance(exc, sqlite3.Error):
+        return _sqlite_problem(str(exc))
+    if isinstance(exc, RecursionError):
+        return "a value is nested too deeply to read (deeper than Python's recursion limit)"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+    if type(exc).__module__.startswith("psycopg"):
+        lines = str(exc).strip().splitlines()
+        return f"PostgreSQL error: {lines[0] if lines else type(exc).__name__}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return str(exc).strip() or type(exc).__name__
+
+
+_SQLITE_HINTS = {
+    "file is not a database": "not a SQLite database",
+    "database disk image is malformed": "the SQLite database is damaged, perhaps truncated",
+    "unable to open database file": "cannot open the SQLite database: check that its folder is writable",
+    "attempt to write a readonly database": "the SQLite database is read-only to you, and SQLite needs to "
+    "write to it (and its folder) even to read",
+}
+
+
+def _sqlite_problem(message: str) -> str:
+    hint = _SQLITE_HINTS.get(message)
+    return f"{hint} (SQLite: {message})" if hint else f"SQLite error: {message}"
+
+
+def _failure(exc: BaseException, shown: str | None = None) -> _Failure:
+    """*exc* as one line (naming *shown*, the file or log it is about, when the message does not), with
+    the bad rows of an event file as details."""
+    if isinstance(exc, _Failure):
+        return exc
+    message = _describe(exc)
+    details: tuple[str, ...] = ()
+    if isinstance(exc, SerializationError) and exc.errors:
+        first, *rest = message.splitlines()
+        message, details = first, tuple(rest)
+    if shown is not None and shown not in message:
+        message = f"{shown}: {message}"
+    return _Failure(message, details)
+
+
+@contextlib.contextmanager
+def _naming(shown: str) -> Iterator[None]:
+    """Report an expected failure of the file or log *shown* as one line that names it."""
+    try:
+        yield
+    except Exception as exc:
+        if isinstance(exc, _Failure) or not _expected(exc):
+            raise
+        raise _failure(exc, shown) from exc
+
+
+@contextlib.contextmanager
+def _opened(target: str, *, blame: bool = True) -> Iterator[EventLog]:
+    """The log at *target*, open. A failure to open it (and, with *blame*, to read it) names it."""
+    shown = _shown(target)
+    if target != ":memory:" and not _is_url(target) and Path(target).is_dir():
+        raise _Failure(f"{shown}: is a directory, not a log")
+    with _naming(shown):
+        log = open_log(target)
+    with log, _naming(shown) if blame else contextlib.nullcontext():
+        yield log
 
 
 # -- output helpers -----
@@ -177,9 +287,33 @@ def _plain(value: Any) -> Any:
     return encode_value(value)
 
 
+# Characters that move the cursor, recolour or rewrite the terminal, or reorder or split what it shows:
+# C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional marks and overrides. JSON
+# escapes C0 controls itself, and the others can only occur inside its strings, where \uXXXX is the same.
+_INVISIBLE = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[\x00-\x1f{_INVISIBLE}]")
+_UNSAFE_IN_JSON = re.compile(f"[{_INVISIBLE}]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return _SHORT_ESCAPES.get(match[0]) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def _visible(text: str) -> str:
+    """*text* with every character of `_UNSAFE` written as an escape (``\\n``, ``\\x1b``, ``\\u202e``)."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _say(out: IO[str], text: str) -> None:
+    """Write one line of text output, its control characters escaped."""
+    out.write(_visible(text) + "\n")
+
+
 def _json(obj: Any, out: IO[str]) -> None:
-    json.dump(obj, out, indent=2, sort_keys=True, ensure_ascii=False)
-    out.write("\n")
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False)
+    out.write(_UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match[0]):04x}", text) + "\n")
 
 
 def _number(value: Decimal | int) -> str:
@@ -246,9 +380,9 @@ def _print_states(states: Mapping[str, CountryState], out: IO[str]) -> None:
         if index:
             out.write("\n")
         last = f", last {state.last_occurred}" if state.last_occurred else ""
-        out.write(f"{country_name(code)} ({code}): {state.event_count} events{last}\n")
+        _say(out, f"{country_name(code)} ({code}): {state.event_count} events{last}")
         for label, text in _state_rows(state):
-            out.write(f"  {label:<15} {text}\n")
+            _say(out, f"  {label:<15} {text}")
 
 
 def _summary(event: Event) -> str:
@@ -268,11 +402,11 @@ def _summary(event: Event) -> str:
 # -- commands -----
 
 
-def _records(log: Any, err: IO[str], what: str) -> Iterator[Recorded]:
+def _records(log: EventLog, err: IO[str], what: str) -> Iterator[Recorded]:
     return _Progress(what, err).track(log.read())
 
 
-def _effective(log: Any, args: argparse.Namespace, err: IO[str], what: str) -> Iterator[Event]:
+def _effective(log: EventLog, args: argparse.Namespace, err: IO[str], what: str) -> Iterator[Event]:
     """The stream ``project`` and ``country_states`` fold (in valid-time order; SQLite and JSON Lines logs
     hand it over without holding the whole history), counted on a terminal."""
     events = stream_effective(log, as_of=args.as_of, known_at=args.known_at)
@@ -280,7 +414,7 @@ def _effective(log: Any, args: argparse.Namespace, err: IO[str], what: str) -> I
 
 
 def _replay(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    with open_log(args.log) as log:
+    with _opened(args.log) as log:
         states = fold(COUNTRY_STATES, _effective(log, args, err, "replaying"))
     if args.country:
         states = {
@@ -289,60 +423,69 @@ def _replay(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.format == "json":
         _json({code: _plain(state) for code, state in states.items()}, out)
     elif not states:
-        out.write("no events\n")
+        _say(out, "no events")
     else:
         _print_states(states, out)
     return 0
 
 
 def _timeline(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    with open_log(args.log) as log:
+    with _opened(args.log) as log:
         mine = [event for event in _effective(log, args, err, "reading") if args.country in event.countries]
     if args.format == "json":
         _json([event_to_dict(event) for event in mine], out)
         return 0
     for event in mine:
-        out.write(f"{event.occurred!s:<10}  {type(event).__name__:<24}  {_summary(event)}\n")
+        _say(out, f"{event.occurred!s:<10}  {type(event).__name__:<24}  {_summary(event)}")
     return 0
 
 
 def _append(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.file == "-":
-        events = load_events(sys.stdin if args.stdin is None else args.stdin, format=args.format or "jsonl")
+        with _naming("standard input"):
+            events = load_events(
+                sys.stdin if args.stdin is None else args.stdin, format=args.format or "jsonl"
+            )
     else:
         if not Path(args.file).exists():
             raise _Failure(f"no such file: {args.file}")
-        events = load_events(args.file, format=args.format)
-    with open_log(args.log) as log:
+        with _naming(args.file):
+            events = load_events(args.file, format=args.format)
+    with _opened(args.log) as log:
         result = log.append(_Progress("appending", err).track(events))
-    out.write(
-        f"{len(result.written)} appended, {len(result.unchanged)} already in the log; head is {result.head}\n"
+    _say(
+        out,
+        f"{len(result.written)} appended, {len(result.unchanged)} already in the log; head is {result.head}",
     )
     return 0
 
 
 def _verify(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    with open_log(args.log) as log:
+    with _opened(args.log) as log:
         report = log.verify()
     if report.ok:
-        out.write(f"ok: {report.checked} records, digest chain intact\n")
+        _say(out, f"ok: {report.checked} records, digest chain intact")
         return 0
     raise _Failure(f"damaged at {report.first_bad_position}: {report.reason}")
 
 
 def _copy(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    count = copy_log(args.source, args.destination)
-    out.write(f"copied {count} records from {args.source} to {args.destination}\n")
+    # Neither log is blamed for what goes wrong in the copy itself: the message says which.
+    with _opened(args.source, blame=False) as source, _opened(args.destination, blame=False) as destination:
+        count = copy_log(source, destination)
+    _say(out, f"copied {count} records from {_shown(args.source)} to {_shown(args.destination)}")
     return 0
 
 
 def _export(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    with open_log(args.log) as log:
+    with _opened(args.log) as log:
         events = (record.event for record in _records(log, err, "exporting"))
         if args.output:
-            with open(args.output, "x", encoding="utf-8") as target:
+            if Path(args.output).exists():
+                raise _Failure(f"{args.output} already exists; export never overwrites a file")
+            with _naming(args.output), open(args.output, "x", encoding="utf-8") as target:
                 count = dump_events(events, target)
-            err.write(f"exported {count} events to {args.output}\n")
+            _say(err, f"exported {count} events to {args.output}")
         else:
             dump_events(events, out)
     return 0
@@ -354,7 +497,7 @@ def _stats(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     first = last = None
     earliest: FuzzyDate | None = None
     latest: FuzzyDate | None = None
-    with open_log(args.log) as log:
+    with _opened(args.log) as log:
         for record in _records(log, err, "reading"):
             event = record.event
             by_type[event.tag] += 1
@@ -376,15 +519,16 @@ def _stats(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.format == "json":
         _json(summary, out)
         return 0
-    out.write(f"records         {head}\n")
+    _say(out, f"records         {head}")
     if head:
-        out.write(f"recorded        {summary['first_recorded_at']} to {summary['last_recorded_at']}\n")
-        out.write(f"occurred        {earliest} to {latest}\n")
-        out.write("by type\n" + "".join(f"  {tag:<28} {n}\n" for tag, n in sorted(by_type.items())))
-        out.write(
-            "by country\n"
-            + "".join(f"  {code} {country_name(code):<25} {n}\n" for code, n in sorted(by_country.items()))
-        )
+        _say(out, f"recorded        {summary['first_recorded_at']} to {summary['last_recorded_at']}")
+        _say(out, f"occurred        {earliest} to {latest}")
+        _say(out, "by type")
+        for tag, n in sorted(by_type.items()):
+            _say(out, f"  {tag:<28} {n}")
+        _say(out, "by country")
+        for code, n in sorted(by_country.items()):
+            _say(out, f"  {code} {country_name(code):<25} {n}")
     return 0
 
 
@@ -395,8 +539,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="policytracker",
         description="Record and replay national digital-asset policy as an event-sourced log.",
-        epilog="LOG is a .db or .sqlite file (SQLite, the default), a .jsonl file, or :memory:.",
+        epilog="LOG is a .db or .sqlite file (SQLite, the default), a .jsonl file, :memory:, or a "
+        "postgresql:// URL. Exit codes: 0 done, 1 bad input or damaged log (one line on stderr), 2 bad "
+        "command line.",
     )
+    parser.add_argument("--traceback", action="store_true", help=_TRACEBACK_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str, epilog: str, run: Callable[..., int]) -> argparse.ArgumentParser:
@@ -408,6 +555,7 @@ def _parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         sub.set_defaults(run=run)
+        sub.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help=_TRACEBACK_HELP)
         return sub
 
     def times(sub: argparse.ArgumentParser) -> None:
@@ -475,14 +623,17 @@ def main(
     """Run the command line with *argv* (default: ``sys.argv[1:]``) and return the exit code."""
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
-    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = _parser().parse_args(argv)
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
     except _UsageError as exc:
-        err.write(f"{exc}\n")
+        _report(err, argv, str(exc))
         return 2
+    except Exception as exc:  # the promise: one line, never a traceback unless asked
+        return _internal_error(err, argv, "policytracker", exc)
+    where = f"policytracker {args.command}"
     try:
         return int(args.run(args, out, err))
     except BrokenPipeError:
@@ -491,13 +642,52 @@ def main(
         if out is sys.stdout:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (_Failure, PolicyTrackerError, ValueError, OSError) as exc:
-        message = " ".join(str(exc).split()) if not isinstance(exc, PolicyTrackerError) else str(exc).strip()
-        err.write(f"policytracker {args.command}: {message}\n")
-        return 1
     except KeyboardInterrupt:
         err.write("policytracker: interrupted\n")
         return 130
+    except Exception as exc:  # the promise: one line, never a traceback unless asked
+        if not isinstance(exc, _Failure) and not _expected(exc):
+            return _internal_error(err, argv, where, exc)
+        failure = _failure(exc)
+        _report(err, argv, f"{where}: {failure}", failure.details, exc)
+        return 1
+
+
+def _internal_error(err: IO[str], argv: Sequence[str], where: str, exc: BaseException) -> int:
+    _report(
+        err,
+        argv,
+        f"{where}: internal error: {type(exc).__name__}: {exc} (a bug in policytracker; run again with "
+        f"--traceback, or with {_TRACEBACK_VARIABLE}=1, to see where it happened)",
+        exc=exc,
+    )
+    return 1
+
+
+def _report(
+    err: IO[str],
+    argv: Sequence[str],
+    line: str,
+    details: Sequence[str] = (),
+    exc: BaseException | None = None,
+) -> None:
+    """Write *line* (then *details*, one a line) to *err*, with control characters escaped and the password
+    of every URL in *argv* hidden; first the traceback of *exc* if the user asked for tracebacks."""
+    if exc is not None and (
+        "--traceback" in argv or os.environ.get(_TRACEBACK_VARIABLE, "") not in ("", "0")
+    ):
+        for text in traceback.format_exception(exc):
+            for part in text.rstrip("\n").split("\n"):
+                _say(err, _hidden(part, argv))
+    for text in (line.strip(), *details):
+        _say(err, _hidden(text, argv))
+
+
+def _hidden(text: str, argv: Sequence[str]) -> str:
+    for arg in argv:
+        if _is_url(arg):
+            text = hide_secrets(text, arg)
+    return text
 
 
 if __name__ == "__main__":  # pragma: no cover

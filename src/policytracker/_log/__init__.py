@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import urllib.parse
 from pathlib import Path
 
 from policytracker._log._base import BaseLog, copy_records
@@ -22,7 +24,9 @@ __all__ = [
     "TornTail",
     "VerifyReport",
     "copy_log",
+    "hide_secrets",
     "open_log",
+    "redact_url",
 ]
 
 Target = str | os.PathLike[str]
@@ -57,10 +61,12 @@ def open_log(target: Target, *, clock: Clock | None = None) -> EventLog:
             from policytracker._log.postgres import PostgresLog
         except ImportError as exc:
             raise ImportError(
-                f"{_redact(target)}: PostgreSQL logs need the postgres extra: "
+                f"{redact_url(target)}: PostgreSQL logs need the postgres extra: "
                 "pip install 'policytracker[postgres]'"
             ) from exc
-        return PostgresLog(target, clock=clock, display=_redact(target))
+        return PostgresLog(target, clock=clock, display=redact_url(target))
+    if isinstance(target, str) and "://" in target:
+        raise ValueError(_unknown_url(target))
     if not isinstance(target, str | os.PathLike):
         raise TypeError(f"open_log expects a path or ':memory:', got {target!r}")
     path = Path(target)
@@ -103,9 +109,94 @@ def _remember(log: EventLog, opened: list[EventLog]) -> EventLog:
     return log
 
 
-def _redact(url: str) -> str:
-    scheme, _, rest = url.partition("://")
+def _unknown_url(url: str) -> str:
+    shown = redact_url(url)
+    scheme = url.partition("://")[0]
+    if scheme.lower().startswith(("postgresql+", "postgres+")):
+        libpq = "postgresql://" + shown.partition("://")[2]
+        return (
+            f"{shown}: this is SQLAlchemy's form of a PostgreSQL URL; policytracker takes libpq's "
+            f"(without +driver): {libpq}"
+        )
+    return (
+        f"cannot tell which store {shown!r} is: use postgresql:// (or postgres://) for PostgreSQL, "
+        "':memory:', or a path ending in .db or .sqlite (SQLite) or .jsonl (JSON Lines)"
+    )
+
+
+_PASSWORD_PARAMETER = re.compile(r"(?i)((?:^|[?&;\s])password=)[^&#\s]*")
+_MASKED = r"\1***"
+_QUOTED = re.compile(r'"([^"]*)"')
+# A password this short cannot be told apart from the rest of a message, so it is not searched for.
+_SHORTEST_SEARCHED = 3
+
+
+def redact_url(url: str) -> str:
+    """*url* with its password, wherever it is given, replaced by ``***``, for messages and reprs.
+
+    Works on any ``scheme://`` text, valid or not: the password after ``user:`` is masked, the whole
+    user information is masked when it cannot be told apart (an unencoded ``@`` or space in it), and so is
+    every ``password=`` parameter. When psycopg can parse *url* and the password it finds is still
+    visible, only the scheme is kept.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return _PASSWORD_PARAMETER.sub(_MASKED, url)
     credentials, at, host = rest.rpartition("@")
     if at and ":" in credentials:
-        credentials = credentials.split(":", 1)[0] + ":***"
-    return f"{scheme}://{credentials}{at}{host}"
+        user = credentials.split(":", 1)[0]
+        safe = "@" not in credentials and not any(char.isspace() for char in credentials)
+        rest = f"{user + ':***' if safe else '***'}@{host}"
+    shown = f"{scheme}://{_PASSWORD_PARAMETER.sub(_MASKED, rest)}"
+    password = _parsed_password(url)
+    if password and any(form in shown for form in _forms(password)):
+        return f"{scheme}://***"
+    return shown
+
+
+def hide_secrets(text: str, url: str) -> str:
+    """*text* (a message about *url*) with every password of *url* in it masked, and every URL it quotes
+    redacted: libpq's own messages may quote the faulty part of a URL, password included."""
+    credentials = _forms(url.partition("://")[2].rpartition("@")[0])
+
+    def quoted(match: re.Match[str]) -> str:
+        if "://" in match[1]:
+            return f'"{redact_url(match[1])}"'
+        return '"***"' if match[1] and any(match[1] in form for form in credentials) else match[0]
+
+    text = _QUOTED.sub(quoted, text)
+    for secret in sorted(_secrets(url), key=len, reverse=True):
+        if len(secret) >= _SHORTEST_SEARCHED:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _secrets(url: str) -> set[str]:
+    """Every string of *url* that may be, or hold, its password: as parsed, as typed, decoded."""
+    found = set()
+    parsed = _parsed_password(url)
+    if parsed:
+        found.update(_forms(parsed))
+    credentials, at, _ = url.partition("://")[2].rpartition("@")
+    if at and ":" in credentials:
+        found.update(_forms(credentials.split(":", 1)[1]))
+    for match in _PASSWORD_PARAMETER.finditer(url):
+        found.update(_forms(url[match.end(1) : match.end()]))
+    return {secret for secret in found if secret}
+
+
+def _forms(secret: str) -> set[str]:
+    decoded = urllib.parse.unquote(secret)
+    return {secret, decoded, urllib.parse.quote(decoded), urllib.parse.quote(decoded, safe="")}
+
+
+def _parsed_password(url: str) -> str | None:
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        return None
+    try:
+        password = conninfo_to_dict(url).get("password")
+    except Exception:  # unparsable: the structural masking is all there is
+        return None
+    return None if password is None else str(password)

@@ -13,13 +13,16 @@ polling.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
+from policytracker._log import hide_secrets, redact_url
 from policytracker._log._base import IndexedLog
 from policytracker._log._core import Clock, NewRecord, Recorded, StoredEvent, StoredIndex, StoredRecord, paged
 from policytracker.exceptions import ConcurrencyError
@@ -82,17 +85,53 @@ class PostgresLog(IndexedLog):
     _VALID_TIME_INDEX = _VALID_TIME_INDEX
 
     def __init__(self, url: str, *, clock: Clock | None = None, display: str | None = None) -> None:
-        super().__init__(display or url, clock)
+        super().__init__(display or redact_url(url), clock)
         self._url = url
+        self._conn = self._connect()
         try:
-            self._conn = psycopg.connect(url, autocommit=True)
-        except psycopg.OperationalError as exc:
-            raise ConnectionError(f"cannot connect to {self.target}: {_first_line(exc)}") from None
-        try:
+            self._check_schema()
             self._create_schema()
+        except psycopg.errors.InsufficientPrivilege as exc:
+            self._conn.close()
+            raise PermissionError(f"{self.target}: {self._reason(exc)}") from None
+        except psycopg.Error as exc:
+            self._conn.close()
+            raise ConnectionError(f"cannot open {self.target}: {self._reason(exc)}") from None
         except BaseException:
             self._conn.close()
             raise
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        """A connection to the server; the errors name the URL without its password."""
+        try:
+            conninfo_to_dict(self._url)
+        except psycopg.ProgrammingError as exc:
+            raise ValueError(f"{self.target}: not a valid PostgreSQL URL: {self._reason(exc)}") from None
+        try:
+            return psycopg.connect(self._url, autocommit=True)
+        except psycopg.Error as exc:
+            raise ConnectionError(f"cannot connect to {self.target}: {self._reason(exc)}") from None
+
+    def _reason(self, exc: BaseException) -> str:
+        return hide_secrets(_first_line(exc), self._url)
+
+    def _check_schema(self) -> None:
+        """Refuse a search_path that names no existing schema (tables would have nowhere to go)."""
+        row = self._conn.execute("SELECT current_schema()").fetchone()
+        if row is not None and row[0] is not None:
+            return
+        setting = self._conn.execute("SHOW search_path").fetchone()
+        names = [name for name in _schema_names(str(setting[0] if setting else "")) if name != "$user"]
+        if not names:
+            raise ValueError(
+                f"{self.target}: the search_path names no schema; set one with "
+                "?options=-csearch_path%3Dmyschema"
+            )
+        quoted = self._conn.execute("SELECT quote_ident(%s)", (names[0],)).fetchone()
+        raise ValueError(
+            f"{self.target}: the schema {names[0]!r} does not exist; create it with: "
+            f"CREATE SCHEMA {quoted[0] if quoted else names[0]}"
+        )
 
     def _create_schema(self) -> None:
         with self._conn.transaction():
@@ -240,7 +279,10 @@ class PostgresLog(IndexedLog):
         in position order and none is skipped. Close the iterator (or leave the loop) to stop listening.
         """
         self._check_open()
-        listener = psycopg.connect(self._url, autocommit=True)
+        try:
+            listener = psycopg.connect(self._url, autocommit=True)
+        except psycopg.Error as exc:
+            raise ConnectionError(f"cannot connect to {self.target}: {self._reason(exc)}") from None
         try:
             listener.execute(f"LISTEN {_CHANNEL}")  # listen before reading, so no append falls in between
             position = after
@@ -278,6 +320,19 @@ def _query(after: int, country: str | None, tags: frozenset[str] | None) -> tupl
         sql += " AND r.type = ANY(%s)"
         params.append(sorted(tags))
     return f"{sql} ORDER BY {order} LIMIT {_BATCH}", params
+
+
+def _schema_names(search_path: str) -> list[str]:
+    """The schema names of a ``search_path`` setting, as PostgreSQL reads them (quoted names kept as they
+    are, unquoted ones folded to lower case)."""
+    names: list[str] = []
+    for part in re.findall(r'\s*("(?:[^"]|"")*"|[^,]*)\s*(?:,|$)', search_path):
+        part = part.strip()
+        if part.startswith('"') and part.endswith('"') and len(part) >= 2:
+            names.append(part[1:-1].replace('""', '"'))
+        elif part:
+            names.append(part.lower())
+    return names
 
 
 def _first_line(exc: BaseException) -> str:

@@ -131,8 +131,9 @@ class SQLiteLog(IndexedLog):
             try:
                 return self._sqlite_connect(str(path), uri=False)
             except sqlite3.OperationalError as exc:
+                verb = "open" if path.exists() else "create"
                 raise PermissionError(
-                    f"cannot create the log {self.target!r}: SQLite cannot open it for writing ({exc}); "
+                    f"cannot {verb} the log {self.target!r}: SQLite cannot open it for writing ({exc}); "
                     "check the permissions of the file and its folder"
                 ) from None
         if not path.exists():
