@@ -244,3 +244,15 @@ def test_zero_and_trailing_zeros_have_one_canonical_form(given, stored):
     assert (
         stored == pt.event_to_dict(pt.HoldingsReported(occurred="2025", country="SV", amount=given))["amount"]
     )
+
+
+@pytest.mark.parametrize("value", [2**64, -(2**63) - 1])
+def test_an_integer_a_log_cannot_store_is_refused_when_the_event_is_made(value):
+    @pt.event_type(f"test.events.wide_{'big' if value > 0 else 'small'}")
+    @attrs.frozen(kw_only=True)
+    class Wide(pt.CountryEvent):
+        count: int
+
+    with pytest.raises(pt.ValidationError, match=r"Wide.*64-bit|Wide.*range"):
+        Wide(occurred="2025", country="PK", count=value)
+    assert 2**64 - 1 == Wide(occurred="2025", country="PK", count=2**64 - 1).count

@@ -547,8 +547,12 @@ def encode_event(event: Any) -> dict[str, Any]:
 
 
 def event_text(event: Any) -> str:
-    """The stored text of *event*: the canonical JSON of :func:`encode_event`."""
-    return canonical_json(encode_event(event))
+    """The stored text of *event*: the canonical JSON of :func:`encode_event`.
+
+    Raises:
+        ValidationError: a value cannot be stored (an integer outside -2**63 .. 2**64-1, say).
+    """
+    return _canonical(encode_event(event), event)
 
 
 def derive_event_id(event: Any) -> uuid.UUID:
@@ -557,7 +561,14 @@ def derive_event_id(event: Any) -> uuid.UUID:
     cls = type(event)
     content = codec_for(cls).encode(event)
     content["type"] = cls.__event_tag__
-    return uuid5(canonical_json(content))
+    return uuid5(_canonical(content, event))
+
+
+def _canonical(content: dict[str, Any], event: Any) -> str:
+    try:
+        return canonical_json(content)
+    except ValueError as exc:  # a value JSON cannot hold as every reader of the log would read it back
+        raise ValidationError(f"{exc}; a log cannot store it") from None
 
 
 def index_event(event: Any, target_countries: tuple[str, ...] = ()) -> Index:

@@ -48,13 +48,20 @@ def load_events(source: str | Path | IO[str], *, format: str | None = None) -> l
     Raises:
         SerializationError: one or more rows are bad; the message lists them (line numbers, tags, fields)
             and ``errors`` holds one error per bad row. Nothing has been written anywhere.
+        SerializationError: the file is not UTF-8 text.
         FileNotFoundError: *source* does not exist.
     """
     kind = _format_of(source, format)
-    if isinstance(source, str | Path):
-        with open(source, encoding="utf-8", newline="") as stream:
-            return _load(stream, kind, str(source))
-    return _load(source, kind, getattr(source, "name", "<stream>"))
+    name = str(source) if isinstance(source, str | Path) else getattr(source, "name", "<stream>")
+    try:
+        if isinstance(source, str | Path):
+            with open(source, encoding="utf-8", newline="") as stream:
+                return _load(stream, kind, name)
+        return _load(source, kind, name)
+    except UnicodeDecodeError as exc:
+        raise SerializationError(
+            f"{name}: not UTF-8 text (byte {exc.start}: {exc.reason}); save the file as UTF-8"
+        ) from None
 
 
 def _format_of(source: Any, format: str | None) -> str:

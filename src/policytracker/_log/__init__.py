@@ -46,11 +46,16 @@ def open_log(target: Target, *, clock: Clock | None = None) -> EventLog:
     system clock, in UTC).
 
     Raises:
-        ValueError: *target* names no known kind of store.
+        ValueError: *target* names no known kind of store, is not a valid PostgreSQL URL, or names a
+            PostgreSQL schema that does not exist (the message gives the ``CREATE SCHEMA`` that fixes it).
         ImportError: a PostgreSQL target without the ``postgres`` extra installed.
         ConnectionError: the PostgreSQL server cannot be reached.
         FileNotFoundError: the folder of a file target does not exist.
+        IsADirectoryError: a file target is a folder.
+        PermissionError: a log that does not exist yet cannot be created there, or a read-only log
+            would need an upgrade.
         SerializationError: the file exists but is not a policytracker log, or needs a newer policytracker.
+        IntegrityError: the SQLite file is damaged (truncated, say).
     """
     if clock is not None and not callable(clock):
         raise TypeError(f"clock must be a callable returning a datetime, got {clock!r}")

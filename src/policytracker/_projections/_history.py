@@ -74,7 +74,12 @@ def check_known_at(known_at: object) -> pendulum.DateTime:
             f"known_at: {known_at!r} is naive; give it a time zone, e.g. datetime(..., tzinfo=UTC)",
             field="known_at",
         )
-    return pendulum.instance(known_at).in_timezone("UTC")
+    try:
+        return pendulum.instance(known_at).in_timezone("UTC")
+    except OverflowError:
+        raise ValidationError(
+            f"known_at: {known_at.isoformat()} falls outside the years 1-9999 in UTC", field="known_at"
+        ) from None
 
 
 def _moment(text: str) -> _dt.datetime:

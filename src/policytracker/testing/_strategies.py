@@ -9,6 +9,7 @@ of its ``too_slow`` health check.
 from __future__ import annotations
 
 import datetime as _dt
+import decimal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -147,11 +148,15 @@ _SOURCES = st.builds(
 _source_tuples = st.lists(_SOURCES, max_size=2).map(tuple)
 
 
+#: scaleb() rounds in the given context: an exact one of its own, whatever the caller's context is.
+_EXACT = decimal.Context(prec=40)
+
+
 def amounts(*, allow_zero: bool = False) -> st.SearchStrategy[Decimal]:
     # Whole figures (7 BTC, 2,000 MW) and figures to eight places; no filter, so nothing is rejected.
     low = 0 if allow_zero else 1
     return st.integers(low, 1_000_000).map(Decimal) | st.integers(low, 10**14).map(
-        lambda units: Decimal(units).scaleb(-8)
+        lambda units: Decimal(units).scaleb(-8, _EXACT)
     )
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import policytracker as pt
+from policytracker._log import hide_secrets, redact_url
 
 if TYPE_CHECKING:
     from policytracker import EventLog
@@ -100,14 +101,9 @@ def _with_search_path(url: str, schema: str) -> str:
 
 
 def _redacted(url: str) -> str:
-    """*url* with its password, if any, replaced by ``***``."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    """*url* with its password, wherever it is given, replaced by ``***``."""
+    return redact_url(url)
 
 
 def _without_password(text: str, url: str) -> str:
-    password = urllib.parse.urlsplit(url).password
-    return text.replace(password, "***") if password else text
+    return hide_secrets(text, url)
