@@ -652,6 +652,10 @@ def _where(line: int | None, position: int | None) -> str:
     return f"line {line}: " if line is not None else ""
 
 
+def _located(exc: SerializationError, line: int | None, position: int | None) -> SerializationError:
+    return SerializationError(f"{_where(line, position)}{exc}", tag=exc.tag, line=line, position=position)
+
+
 def decode_event(obj: Any, *, position: int | None = None, line: int | None = None) -> Any:
     """The event stored as the object *obj*, upcast from an old schema version where needed.
 
@@ -664,9 +668,7 @@ def decode_event(obj: Any, *, position: int | None = None, line: int | None = No
     try:
         return _decode(obj)
     except SerializationError as exc:
-        raise SerializationError(
-            f"{_where(line, position)}{exc}", tag=exc.tag, line=line, position=position
-        ) from exc.__cause__
+        raise _located(exc, line, position) from exc.__cause__
 
 
 def decode_text(text: str | bytes, *, position: int | None = None, line: int | None = None) -> Any:
@@ -680,9 +682,7 @@ def decode_text(text: str | bytes, *, position: int | None = None, line: int | N
     try:
         return _decode(obj)
     except SerializationError as exc:
-        raise SerializationError(
-            f"{_where(line, position)}{exc}", tag=exc.tag, line=line, position=position
-        ) from exc.__cause__
+        raise _located(exc, line, position) from exc.__cause__
 
 
 def encode_value(value: Any) -> Any:

@@ -41,19 +41,16 @@ _VALID_TIME_INDEX = (
 )
 _VT_ORDER = "vt_earliest, vt_latest, vt_rank, event_id"
 _SQL_VARIABLES = 500
-# WAL tuning, per connection. Checkpointing every 4,000 pages (16 MB at the default page size) rather than
-# SQLite's 1,000 lets one checkpoint write each index page that several batches touched once, instead of
-# once per batch. Appending onto a log of 1,000,000 events went from about 11,000 to 14,500 events/s
-# (100,000: 15,000 to 20,000-25,000), and building a 1,000,000-event log from 96 s to 82 s. Commits stay
-# fully synchronous, so durability is unchanged. After a checkpoint the WAL file is cut back to at most
-# 64 MB, so one very large append does not leave a file of its size behind.
+# WAL tuning, per connection (benchmarks/README.md has the measurements). Checkpointing every 4,000 pages
+# (16 MB at the default page size) rather than SQLite's 1,000 lets one checkpoint write each index page
+# that several batches touched once, instead of once per batch. Commits stay fully synchronous, so
+# durability is unchanged. After a checkpoint the WAL file is cut back to at most 64 MB, so one very large
+# append does not leave a file of its size behind.
 _WAL_AUTOCHECKPOINT_PAGES = 4000
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # The page cache, per connection, in KiB (SQLite's default is 2,000). A replay in valid-time order reads
 # the table's pages in nearly, not exactly, their stored order; a cache holding the stretch of the table
-# that the index is pointing into reads each page about once. Fetching the 1,000,000 events of the
-# benchmark log read 2,400 MB of its 570 MB file with 2 MB of cache, 680 MB with 8 MB and 640 MB with
-# 16 MB, and took 2.4 s, 2.1 s and 1.9 s. The cache fills only as pages are read.
+# that the index is pointing into reads each page about once. The cache fills only as pages are read.
 _CACHE_KIB = 16384
 _SQLITE_HEADER = b"SQLite format 3\x00"
 # Each record comes with its predecessor's digest, so that a read can check it against both.
@@ -373,8 +370,7 @@ class SQLiteLog(IndexedLog):
     def _recorded_by(self, stamp: str) -> tuple[str, list[Any]]:
         """Also bound the positions: ``recorded_at`` never goes backwards, so the records of *stamp* are
         those up to the last position recorded by then, found by binary search. The position is in every
-        index entry, so later records are passed over without reading their rows (a ``known_at`` halfway
-        through 1,000,000 events: 1.6 s to 1.1 s of fetching)."""
+        index entry, so later records are passed over without reading their rows."""
         with self._mutex, self._sqlite_errors():
             self._check_open()
             low, high = 0, self._head_unlocked()  # positions <= low were recorded by stamp, > high were not
