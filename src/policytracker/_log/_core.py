@@ -228,11 +228,13 @@ def record_json(position: int, recorded_at: str, event_json: str) -> str:
     return f'{{"event":{event_json},"position":{position},"recorded_at":"{recorded_at}"}}'
 
 
+_sha256 = hashlib.sha256
+
+
 def chain_digest(previous: str, position: int, recorded_at: str, event_json: str) -> str:
     """``sha256_hex(previous + canonical_record)``: the digest of record *position* (``previous`` is the
     empty string for position 1)."""
-    data = (previous + record_json(position, recorded_at, event_json)).encode("utf-8")
-    return hashlib.sha256(data).hexdigest()
+    return _sha256((previous + record_json(position, recorded_at, event_json)).encode("utf-8")).hexdigest()
 
 
 @runtime_checkable
