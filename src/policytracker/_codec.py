@@ -153,14 +153,34 @@ def defer_given_id(base: type) -> None:
 
 @attrs.frozen
 class ClassCodec:
-    """The generated encoder, decoder and index of one class (``tag`` is None for a nested value class)."""
+    """The generated encoder, decoder and index of one class (``tag`` is None for a nested value class).
+
+    The encoder and the decoder are each compiled when first used: a process that only reads a log never
+    compiles an encoder, one that only writes never compiles a decoder.
+    """
 
     cls: type
     tag: str | None
     version: int
-    encode: Callable[[Any], dict[str, Any]]
-    decode: Callable[[dict[str, Any], uuid.UUID | None], Any]
     index: Callable[[Any, tuple[str, ...]], Index]
+    _generator: _Generator = attrs.field(repr=False)
+    _compiled: dict[str, Callable[..., Any]] = attrs.field(factory=dict, repr=False)
+
+    @property
+    def encode(self) -> Callable[[Any], dict[str, Any]]:
+        """The encoder: an event's canonical object without its header keys."""
+        return self._function("encode")
+
+    @property
+    def decode(self) -> Callable[[dict[str, Any], uuid.UUID | None], Any]:
+        """The decoder: the event stored as an object, with the stored id (None: derive it)."""
+        return self._function("decode")
+
+    def _function(self, kind: str) -> Callable[..., Any]:
+        found = self._compiled.get(kind)
+        if found is None:
+            found = self._compiled[kind] = self._generator.compile(kind)
+        return found
 
 
 _CODECS: dict[type, ClassCodec] = {}
@@ -218,15 +238,18 @@ class _Generator:
         self.post_init = own is not None and own is not getattr(base, "__attrs_post_init__", None)
 
     def codec(self) -> ClassCodec:
+        version = getattr(self.cls, "__event_version__", 1)
+        return ClassCodec(self.cls, self.tag, version, self.index(), self)
+
+    def compile(self, kind: str) -> Callable[..., Any]:
+        """Write, register with ``linecache`` and compile the ``"encode"`` or ``"decode"`` function."""
         name = self.tag or f"{self.cls.__module__}.{self.cls.__qualname__}"
-        source = "\n".join([*self.encoder(), "", *self.decoder()]) + "\n"
-        filename = f"<policytracker codec {name}>"
+        source = "\n".join(self.encoder() if kind == "encode" else self.decoder()) + "\n"
+        filename = f"<policytracker codec {name}>" if kind == "decode" else f"<policytracker encoder {name}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         exec(compile(source, filename, "exec"), self.names)
-        version = getattr(self.cls, "__event_version__", 1)
-        return ClassCodec(
-            self.cls, self.tag, version, self.names["encode"], self.names["decode"], self.index()
-        )
+        function: Callable[..., Any] = self.names[kind]
+        return function
 
     # -- the encoder ---------------------------------------------------------------------------------------
 
@@ -576,16 +599,16 @@ def index_event(event: Any, target_countries: tuple[str, ...] = ()) -> Index:
     return codec_for(type(event)).index(event, target_countries)
 
 
-_BY_TAG: dict[Any, ClassCodec] = {}
+#: tag → (codec, its decoder), for the classes decoded so far.
+_BY_TAG: dict[Any, tuple[ClassCodec, Callable[[dict[str, Any], uuid.UUID | None], Any]]] = {}
 
 
 def _decode(obj: Any) -> Any:
     if obj.__class__ is not dict:
         raise SerializationError(f"expected an event object, got {_short(obj)}")
     tag = obj.get("type")
-    codec = _BY_TAG.get(tag) if tag.__class__ is str else None
-    if codec is None:
-        codec = _codec_of_tag(tag, obj)
+    found = _BY_TAG.get(tag) if tag.__class__ is str else None
+    codec, decode = found if found is not None else _codec_of_tag(tag, obj)
     tag = codec.tag
     raw = obj.get("event_id", _MISSING)
     uid = None if raw is _MISSING else read_uuid(raw)
@@ -596,18 +619,21 @@ def _decode(obj: Any) -> Any:
     version = obj.get("version")
     if version != codec.version or version.__class__ is not int:
         obj = _upcast(codec, tag or "", obj)
-    return codec.decode(obj, uid)
+    return decode(obj, uid)
 
 
-def _codec_of_tag(tag: Any, obj: dict[str, Any]) -> ClassCodec:
+def _codec_of_tag(
+    tag: Any, obj: dict[str, Any]
+) -> tuple[ClassCodec, Callable[[dict[str, Any], uuid.UUID | None], Any]]:
     if tag.__class__ is not str:
         raise SerializationError(f"event object has no string 'type' tag: {_short(obj)}")
     cls = CLASSES.get(tag)
     if cls is None:
         known = ", ".join(sorted(CLASSES))
         raise SerializationError(f"unknown event type tag {tag!r}; known tags: {known}", tag=tag)
-    codec = _BY_TAG[tag] = codec_for(cls)
-    return codec
+    codec = codec_for(cls)
+    found = _BY_TAG[tag] = (codec, codec.decode)
+    return found
 
 
 def _upcast(codec: ClassCodec, tag: str, obj: dict[str, Any]) -> dict[str, Any]:
