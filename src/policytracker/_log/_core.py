@@ -259,8 +259,9 @@ class EventLog(Protocol):
         """Stored records after position *after*, in position order, streaming."""
         ...
 
-    def verify(self) -> VerifyReport:
-        """Recompute the digest chain and report the first record that does not match."""
+    def verify(self, *, expect: tuple[int, str] | None = None) -> VerifyReport:
+        """Recompute the digest chain and report the first record that does not match (or, with *expect*,
+        a ``(position, digest)`` checkpoint the log no longer holds)."""
         ...
 
     def close(self) -> None:
