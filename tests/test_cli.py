@@ -287,8 +287,11 @@ def test_append_refuses_a_retraction_of_an_unknown_event(seeded, tmp_path):
 # -- verify, copy, export, stats -----
 
 
-def test_verify_reports_an_intact_log(seeded):
-    assert (0, "ok: 23 records, digest chain intact\n", "") == run("verify", seeded)
+def test_verify_reports_an_intact_log_and_its_head(seeded):
+    with pt.open_log(seeded) as log:
+        head = log.verify().head_digest
+
+    assert (0, f"ok: 23 records, digest chain intact; head 23:{head}\n", "") == run("verify", seeded)
 
 
 def test_verify_reports_a_tampered_log_in_one_line(tmp_path):
@@ -354,7 +357,7 @@ def test_the_console_script_and_module_run(seeded, how):
 
     result = subprocess.run([*command, "verify", str(seeded)], capture_output=True, text=True)
 
-    assert (0, "ok: 23 records, digest chain intact\n") == (result.returncode, result.stdout)
+    assert (0, "ok: 23 records, digest chain intact; head 23:") == (result.returncode, result.stdout[:45])
 
 
 class _Terminal(io.StringIO):

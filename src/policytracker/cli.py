@@ -34,7 +34,15 @@ from policytracker._countries import country_name, normalize_country
 from policytracker._dates import FuzzyDate
 from policytracker._eventfiles import dump_events, load_events
 from policytracker._events import Event, ReserveAnnounced, VisitPlanned
-from policytracker._log import EventLog, Recorded, copy_log, hide_secrets, open_log, redact_url
+from policytracker._log import (
+    EventLog,
+    Recorded,
+    Repairable,
+    copy_log,
+    hide_secrets,
+    open_log,
+    redact_url,
+)
 from policytracker._projections import COUNTRY_STATES, CountryState, fold
 from policytracker._projections._history import check_as_of, check_known_at, stream_effective
 from policytracker._serialization import event_to_dict
@@ -62,7 +70,17 @@ CSV files need a header with at least the columns type and occurred (see docs/cl
 """
 _EPILOG_VERIFY = """examples:
   policytracker verify history.db
-  policytracker verify history.jsonl && echo intact
+  policytracker verify history.jsonl | awk '{print $NF}' >> checkpoints.txt
+  policytracker verify history.jsonl --expect "$(tail -n 1 checkpoints.txt)"
+On success the last word printed is the head as a checkpoint, POSITION:DIGEST. Keep it somewhere else:
+--expect POSITION:DIGEST later fails (exit 1) if the log no longer holds that record with that digest,
+so records changed or cut off before it are caught.
+"""
+_EPILOG_REPAIR = """examples:
+  policytracker repair history.jsonl
+Removes what a crash left at the end of a JSON Lines log: a torn final line and the lines of an append it
+cut off, whole, and says what it removed. Database logs write each append in one transaction: there is
+nothing to repair.
 """
 _EPILOG_COPY = """examples:
   policytracker copy history.jsonl history.db
@@ -460,13 +478,51 @@ def _append(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
+def _checkpoint(text: str) -> tuple[int, str]:
+    position, colon, digest = text.partition(":")
+    if (
+        not colon
+        or not position.isascii()
+        or not position.isdigit()
+        or int(position) < 1
+        or len(digest) != 64
+        or digest.strip("0123456789abcdef")
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a checkpoint POSITION:DIGEST (a position >= 1, a colon and 64 lower-case hex "
+            "digits), as `policytracker verify` prints it"
+        )
+    return int(position), digest
+
+
 def _verify(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     with _opened(args.log) as log:
-        report = log.verify()
-    if report.ok:
-        _say(out, f"ok: {report.checked} records, digest chain intact")
-        return 0
-    raise _Failure(f"damaged at {report.first_bad_position}: {report.reason}")
+        report = log.verify(expect=args.expect)
+    if not report.ok:
+        raise _Failure(f"damaged at {report.first_bad_position}: {report.reason}")
+    if report.head == 0:
+        _say(out, "ok: 0 records; the log is empty")
+    else:
+        _say(
+            out,
+            f"ok: {report.checked} records, digest chain intact; head {report.head}:{report.head_digest}",
+        )
+    return 0
+
+
+def _repair(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    shown = _shown(args.log)
+    with _opened(args.log) as log:
+        if not isinstance(log, Repairable):
+            _say(out, f"{shown}: nothing to repair: each append is one transaction, so none is half-written")
+            return 0
+        repaired = log.repair()
+        head = log.head
+    if repaired is None:
+        _say(out, f"{shown}: nothing to remove: the last append is whole; head is {head}")
+    else:
+        _say(out, f"{shown}: {repaired}; head is {head}")
+    return 0
 
 
 def _copy(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -600,6 +656,17 @@ def _parser() -> argparse.ArgumentParser:
 
     verify = command("verify", "Check a log's digest chain.", _EPILOG_VERIFY, _verify)
     verify.add_argument("log", type=_existing, metavar="LOG")
+    verify.add_argument(
+        "--expect",
+        type=_checkpoint,
+        metavar="POSITION:DIGEST",
+        help="a checkpoint printed by an earlier verify: fail unless the log still holds it",
+    )
+
+    repair = command(
+        "repair", "Remove what a crash left half-written at the end of a log.", _EPILOG_REPAIR, _repair
+    )
+    repair.add_argument("log", type=_existing, metavar="LOG")
 
     copy = command("copy", "Copy every record of a log into a new, empty log.", _EPILOG_COPY, _copy)
     copy.add_argument("source", type=_existing, metavar="SRC")

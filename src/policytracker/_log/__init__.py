@@ -8,7 +8,15 @@ import urllib.parse
 from pathlib import Path
 
 from policytracker._log._base import BaseLog, copy_records
-from policytracker._log._core import AppendResult, Clock, EventLog, Recorded, VerifyReport
+from policytracker._log._core import (
+    AppendResult,
+    Clock,
+    EventLog,
+    Recorded,
+    Repairable,
+    Repaired,
+    VerifyReport,
+)
 from policytracker._log.jsonl import JSONLinesLog, TornTail
 from policytracker._log.memory import MemoryLog
 from policytracker._log.sqlite import SQLiteLog
@@ -20,6 +28,8 @@ __all__ = [
     "JSONLinesLog",
     "MemoryLog",
     "Recorded",
+    "Repairable",
+    "Repaired",
     "SQLiteLog",
     "TornTail",
     "VerifyReport",

@@ -360,10 +360,12 @@ class BaseLog(abc.ABC):
             return report
         return _against(report, checkpoint, self._digest_at(checkpoint[0]))
 
-    def _verify_records(self) -> VerifyReport:
+    def _verify_records(self, rows: Iterable[StoredRecord] | None = None) -> VerifyReport:
+        """Check *rows* (default: the stored records, as a copy reads them) against the digest chain and
+        the stored index."""
         digest, checked = "", 0
         indexes = self._stored_index()
-        for row in self._raw_rows():
+        for row in self._raw_rows() if rows is None else rows:
             expected_position = checked + 1
             if row.position != expected_position:
                 return _bad(

@@ -29,6 +29,7 @@ __all__ = [
     "EventReader",
     "Recorded",
     "Repairable",
+    "Repaired",
     "StoredIndex",
     "StoredRecord",
     "Subscribable",
@@ -260,8 +261,9 @@ class EventLog(Protocol):
         """Stored records after position *after*, in position order, streaming."""
         ...
 
-    def verify(self) -> VerifyReport:
-        """Recompute the digest chain and report the first record that does not match."""
+    def verify(self, *, expect: tuple[int, str] | None = None) -> VerifyReport:
+        """Recompute the digest chain and report the first record that does not match (or, with *expect*,
+        a ``(position, digest)`` checkpoint the log no longer holds)."""
         ...
 
     def close(self) -> None:
@@ -315,10 +317,11 @@ class Subscribable(Protocol):
 
 @runtime_checkable
 class Repairable(Protocol):
-    """A store in which a crash can leave a torn final write, and which can remove it on request."""
+    """A store in which a crash can leave an append half-written, and which can remove it on request."""
 
-    def repair(self) -> TornTail | None:
-        """Remove a torn final write and say what was removed (None: there was nothing to remove)."""
+    def repair(self) -> Repaired | None:
+        """Remove a half-written final append and say what was removed (None: there was nothing to
+        remove)."""
         ...
 
 
@@ -330,3 +333,29 @@ class TornTail:
     line: int
     size: int
     text: str
+
+
+@attrs.frozen(kw_only=True)
+class Repaired:
+    """What ``repair()`` removed from the end of a log: the ``positions`` of the complete records of an
+    append cut by a crash (first and last, or () when there were none), ``batch_size``, how many records
+    that append wrote (None when there were none), the ``torn`` final line, if any, and ``size``, the
+    bytes removed in all."""
+
+    positions: tuple[int, int] | tuple[()]
+    batch_size: int | None
+    torn: TornTail | None
+    size: int
+
+    def __str__(self) -> str:
+        parts = []
+        if self.positions:
+            first, last = self.positions
+            where = f"position {first}" if first == last else f"positions {first} to {last}"
+            parts.append(
+                f"{where}, the first {last - first + 1} of its {self.batch_size} records of an append cut "
+                "off by a crash"
+            )
+        if self.torn is not None:
+            parts.append(f"a torn final line (line {self.torn.line}, {self.torn.size} bytes)")
+        return f"removed {' and '.join(parts)}: {self.size} bytes in all"

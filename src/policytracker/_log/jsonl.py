@@ -1,13 +1,16 @@
 """The JSON Lines store (``open_log("history.jsonl")``): one record per line, human-readable and greppable.
 
-Every line is ``{"digest":…,"event":{…},"position":n,"recorded_at":"…"}``. The file is append-only like
-every store: writers take an exclusive OS file lock (``flock``), readers a shared one while they find the
-end of the file, so a reader never mistakes another process's write in progress for damage.
+Every line is ``{"digest":…,"event":{…},"position":n,"recorded_at":"…"}``; the lines of one append but its
+last also carry ``"more":k``, how many lines of that append follow (outside the digest: it can only make a
+reader refuse a file, never accept one). The file is append-only like every store: writers take an
+exclusive OS file lock (``flock``), readers a shared one while they find the end of the file, so a reader
+never mistakes another process's write in progress for damage.
 
-A final line without its newline is a **torn write** (a crash mid-append). The log still opens and reads
-every intact record; ``torn_tail`` and ``verify()`` report it, ``append`` refuses to bury it, and
-:meth:`JSONLinesLog.repair` removes it on request, saying what it removed. Nothing is ever truncated
-silently.
+A final line without its newline is a **torn write**, and a file ending on a line with ``"more"`` holds an
+append **cut** by a crash. Either way the log still opens and ``verify()`` describes it, but every read
+and ``copy_log`` refuse it (``IntegrityError`` naming the lines), ``append`` refuses to bury it, and
+:meth:`JSONLinesLog.repair` removes the torn line and the cut append whole, on request, saying what it
+removed. Nothing is ever truncated silently.
 
 Locking uses ``fcntl.flock``, available on Linux, macOS and the BSDs.
 """
@@ -20,7 +23,7 @@ import os
 import sys
 import uuid
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,6 +35,7 @@ from policytracker._log._base import ValidTimeOrdered
 from policytracker._log._core import (
     Clock,
     NewRecord,
+    Repaired,
     StoredEvent,
     StoredRecord,
     TornTail,
@@ -41,9 +45,10 @@ from policytracker._log._core import (
 )
 from policytracker.exceptions import IntegrityError, SerializationError
 
-__all__ = ["JSONLinesLog", "TornTail"]
+__all__ = ["JSONLinesLog", "Repaired", "TornTail"]
 
 _KEYS = frozenset({"digest", "event", "position", "recorded_at"})
+_KEYS_IN_BATCH = _KEYS | {"more"}
 _CHUNK = 8 * 1024 * 1024  # bytes read at a time when indexing
 
 
@@ -76,6 +81,7 @@ class JSONLinesLog(ValidTimeOrdered):
         self._digest = ""
         self._last_stamp: str | None = None
         self._torn: TornTail | None = None
+        self._batches = _Batches()
 
     # -- locking and syncing with what other processes wrote ------------------------------------------------
 
@@ -117,11 +123,17 @@ class JSONLinesLog(ValidTimeOrdered):
                     # again (and names it again) rather than re-reading lines already indexed.
                     self._end = base + start
                 rest = data[start:]
-        self._torn = (
-            TornTail(line=len(self._offsets) + 1, size=len(rest), text=rest[:200].decode("utf-8", "replace"))
-            if rest
-            else None
-        )
+        self._torn = _torn(len(self._offsets) + 1, rest)
+
+    def _check_intact(self, doing: str) -> None:
+        """Refuse to go on *doing* something when the file ends in a torn line or a cut append (call after
+        ``_sync``)."""
+        damage = _damage(self._batches.cut(), self._torn)
+        if damage:
+            raise IntegrityError(
+                f"{self.target}: {damage}; {doing}. Inspect it, then call repair() (on the command line: "
+                "policytracker repair LOG) to remove it"
+            )
 
     def _index_line(self, line: bytes, offset: int) -> None:
         number = len(self._offsets) + 1
@@ -131,6 +143,8 @@ class JSONLinesLog(ValidTimeOrdered):
                 f"{self.target}: line {number} holds position {obj['position']}; records were removed, "
                 "inserted or reordered (run verify() for details)"
             )
+        if not self._batches.follow(number, obj.get("more", 0)):
+            raise IntegrityError(f"{self.target}: {self._batches.broken_reason()} (run verify() for details)")
         index = index_stored(obj["event"], number, self._countries_of, line=number)
         self._offsets.append(offset)
         self._add_index(number, index)
@@ -169,20 +183,30 @@ class JSONLinesLog(ValidTimeOrdered):
             self._sync()
             return self._torn
 
-    def repair(self) -> TornTail | None:
-        """Remove a torn final line and return what was removed (None when there was nothing to remove).
+    def repair(self) -> Repaired | None:
+        """Remove a torn final line and the lines of an append cut by a crash, whole, and return what was
+        removed (None when there was nothing to remove).
 
-        Only an incomplete *final* line is removed; damage anywhere else is left for ``verify()`` to report.
+        Only the end of the file is touched: damage anywhere else is left for ``verify()`` to report (and
+        makes ``repair()`` raise as reading does).
         """
         self._check_open()
         with self._mutex, self._locked(fcntl.LOCK_EX):
             self._sync()
-            torn = self._torn
-            if torn is not None:
-                os.ftruncate(self._file.fileno(), self._end)
-                os.fsync(self._file.fileno())
-                self._torn = None
-            return torn
+            cut, torn = self._batches.cut(), self._torn
+            if cut is None and torn is None:
+                return None
+            keep = self._offsets[cut[0] - 1] if cut is not None else self._end
+            size = os.fstat(self._file.fileno()).st_size
+            os.ftruncate(self._file.fileno(), keep)
+            os.fsync(self._file.fileno())
+            self._reset()  # the next read indexes the file afresh
+        return Repaired(
+            positions=() if cut is None else (cut[0], cut[1]),
+            batch_size=None if cut is None else cut[2],
+            torn=torn,
+            size=size - keep,
+        )
 
     # -- store primitives -----------------------------------------------------------------------------------
 
@@ -190,11 +214,7 @@ class JSONLinesLog(ValidTimeOrdered):
     def _transaction(self) -> Iterator[None]:
         with self._locked(fcntl.LOCK_EX):
             self._sync()
-            if self._torn is not None:
-                raise IntegrityError(
-                    f"{self.target}: line {self._torn.line} is a torn write ({self._torn.size} bytes without "
-                    "a newline); appending would bury it. Inspect it, then call repair() to remove it"
-                )
+            self._check_intact("appending would bury it")
             yield
 
     def _tail(self) -> tuple[int, str, str | None]:
@@ -212,7 +232,8 @@ class JSONLinesLog(ValidTimeOrdered):
         return found
 
     def _write(self, records: Sequence[NewRecord]) -> None:
-        lines = [_line(record).encode("utf-8") for record in records]
+        last = len(records) - 1
+        lines = [_line(record, last - number).encode("utf-8") for number, record in enumerate(records)]
         data = b"".join(lines)
         fd = self._file.fileno()
         try:
@@ -230,12 +251,14 @@ class JSONLinesLog(ValidTimeOrdered):
             offset += len(line)
             self._add_index(record.position, record.entry)
             self._keep_digest(record.digest)
+            self._batches.follow(record.position, last - record.position + records[0].position)
         self._end = offset
         self._last_stamp = records[-1].recorded_at
 
     def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[StoredRecord]:
         with self._mutex, self._locked(fcntl.LOCK_SH):
             self._sync()
+            self._check_intact("reading it would take the cut-off records as written")
             head = len(self._offsets)
         if after >= head:
             return
@@ -257,6 +280,7 @@ class JSONLinesLog(ValidTimeOrdered):
         that order, so they are never all in memory at once."""
         with self._mutex, self._locked(fcntl.LOCK_SH):
             self._sync()
+            self._check_intact("reading it would take the cut-off records as written")
             head, end = len(self._offsets), self._end
         if moment is not None:
             head = self._recorded_by(moment, head)
@@ -300,57 +324,66 @@ class JSONLinesLog(ValidTimeOrdered):
         return low
 
     def _raw_rows(self) -> Iterator[StoredRecord]:
-        # Raw rows come straight from the file, without the index, so that verify() can describe damage
-        # the index refuses to load.
+        # A copy reads through the index first, so that a damaged file is refused before any record of it
+        # reaches the destination.
         with self._mutex, self._locked(fcntl.LOCK_SH):
-            end = os.fstat(self._file.fileno()).st_size
+            self._sync()
+            self._check_intact("copying it would launder the damage")
+            end = self._end
+        yield from self._file_rows(_Batches(), end)
+
+    def _file_rows(self, batches: _Batches, end: int | None = None) -> Iterator[StoredRecord]:
+        """The records of the file's complete lines (up to *end*, default: its end), straight from the file
+        and without the index, so that verify() can describe damage the index refuses to load. *batches*
+        follows their markers; a marker out of sequence ends the rows there, and the bytes after the last
+        newline are left in ``batches.torn``."""
+        if end is None:
+            with self._mutex, self._locked(fcntl.LOCK_SH):
+                end = os.fstat(self._file.fileno()).st_size
         with open(self._path, "rb") as reader:
             data = reader.read(end)
+        *lines, rest = data.split(b"\n")
         previous = ""
-        for number, line in enumerate(data.split(b"\n")[:-1], start=1):
+        for number, line in enumerate(lines, start=1):
             obj = _parse_line(line, number)
+            if batches.more == 0:
+                batches.before = previous
+            if not batches.follow(number, obj.get("more", 0)):
+                return
             yield StoredRecord(obj["position"], obj["recorded_at"], obj["digest"], obj["event"], previous)
             previous = obj["digest"]
+        batches.torn = _torn(len(lines) + 1, rest)
 
-    def _verify_records(self) -> VerifyReport:
-        """Recompute the digest chain line by line; a malformed line or a torn final write is reported
-        (with its line number), never repaired."""
+    def _verify_records(self, rows: Iterable[StoredRecord] | None = None) -> VerifyReport:
+        """Recompute the digest chain line by line; a malformed line, a batch marker out of sequence, an
+        append cut by a crash or a torn final write is reported (with its line number), never repaired."""
+        batches = _Batches()
         try:
-            report = super()._verify_records()
+            report = super()._verify_records(self._file_rows(batches) if rows is None else rows)
         except SerializationError as exc:
             line = exc.line or 1
             return VerifyReport(ok=False, checked=line - 1, first_bad_position=line, reason=str(exc))
         if not report.ok:
             return report
-        torn = self._torn_fragment(report.checked + 1)
-        if torn is not None:
+        if batches.broken:
             return attrs.evolve(
-                report,
-                ok=False,
-                first_bad_position=torn.line,
-                reason=f"line {torn.line} is a torn final write ({torn.size} bytes without a newline); "
-                "repair() removes it",
+                report, ok=False, first_bad_position=batches.broken, reason=batches.broken_reason()
             )
-        return report
-
-    def _torn_fragment(self, line: int) -> TornTail | None:
-        """The bytes after the file's last newline, read without the index."""
-        with self._mutex, self._locked(fcntl.LOCK_SH), open(self._path, "rb") as reader:
-            size = reader.seek(0, os.SEEK_END)
-            start = size
-            while start > 0:
-                step = min(start, 65536)
-                reader.seek(start - step)
-                newline = reader.read(step).rfind(b"\n")
-                if newline >= 0:
-                    start = start - step + newline + 1
-                    break
-                start -= step
-            reader.seek(start)
-            rest = reader.read(size - start)
-        if not rest:
-            return None
-        return TornTail(line=line, size=len(rest), text=rest[:200].decode("utf-8", "replace"))
+        cut, torn = batches.cut(), batches.torn
+        damage = _damage(cut, torn)
+        if not damage:
+            return report
+        reason = f"{damage}; repair() removes {'them' if cut else 'it'}"
+        if cut is None:
+            return attrs.evolve(report, ok=False, first_bad_position=report.checked + 1, reason=reason)
+        return attrs.evolve(
+            report,
+            ok=False,
+            first_bad_position=cut[0],
+            reason=reason,
+            head=cut[0] - 1,
+            head_digest=batches.before,
+        )
 
     def _head(self) -> int:
         with self._mutex, self._locked(fcntl.LOCK_SH):
@@ -373,7 +406,7 @@ def _parse_line(line: bytes, number: int) -> dict[str, Any]:
         obj = loads(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SerializationError(f"line {number}: malformed JSON: {exc}", line=number) from None
-    if type(obj) is not dict or obj.keys() != _KEYS:
+    if type(obj) is not dict or (obj.keys() != _KEYS and obj.keys() != _KEYS_IN_BATCH):
         if type(obj) is dict and "type" in obj and "position" not in obj:
             raise SerializationError(
                 f"line {number}: this is an event, not a log record: the file looks like an event file; "
@@ -392,11 +425,72 @@ def _parse_line(line: bytes, number: int) -> dict[str, Any]:
         raise SerializationError(f"line {number}: a record field has the wrong type", line=number)
     if type(obj["event"]) is not dict:
         raise SerializationError(f"line {number}: 'event' must be an object", line=number)
+    more = obj.get("more")
+    if more is not None and (type(more) is not int or more < 1):
+        raise SerializationError(f"line {number}: 'more' must be an integer >= 1", line=number)
     return obj
 
 
-def _line(record: NewRecord) -> str:
+def _line(record: NewRecord, more: int) -> str:
+    marker = f'"more":{more},' if more else ""
     return (
-        f'{{"digest":"{record.digest}","event":{record.text},"position":{record.position},'
+        f'{{"digest":"{record.digest}","event":{record.text},{marker}"position":{record.position},'
         f'"recorded_at":"{record.recorded_at}"}}\n'
     )
+
+
+def _torn(line: int, rest: bytes) -> TornTail | None:
+    """The bytes after the last newline, as the torn write on *line* (None when there are none)."""
+    if not rest:
+        return None
+    return TornTail(line=line, size=len(rest), text=rest[:200].decode("utf-8", "replace"))
+
+
+def _damage(cut: tuple[int, int, int] | None, torn: TornTail | None) -> str:
+    """The damage at the end of a file in words: an append *cut* (first line, last line, lines it wrote)
+    and a *torn* final line ("" when there is neither)."""
+    parts = []
+    if cut is not None:
+        first, last, size = cut
+        lines = f"line {first} is" if first == last else f"lines {first} to {last} are"
+        parts.append(f"{lines} an append cut off by a crash after {last - first + 1} of its {size} lines")
+    if torn is not None:
+        parts.append(f"line {torn.line} is a torn write ({torn.size} bytes without a newline)")
+    return "; ".join(parts)
+
+
+class _Batches:
+    """Follows the batch markers of the lines in order: ``more`` is how many lines of the open append
+    are still to come (0: the last line read ended its append, or carried no marker, as lines written
+    before markers existed do), ``start`` the line where it began, ``before`` the digest before it."""
+
+    __slots__ = ("before", "broken", "last", "more", "start", "torn")
+
+    def __init__(self) -> None:
+        self.start = self.last = self.more = self.broken = 0
+        self.before = ""
+        self.torn: TornTail | None = None
+
+    def follow(self, line: int, more: int) -> bool:
+        """Take the marker *more* of *line*; False (and ``broken`` set) when it breaks the open append."""
+        if self.more and more != self.more - 1:
+            self.broken = line
+            return False
+        if not self.more:
+            self.start = line
+        self.last, self.more = line, more
+        return True
+
+    def broken_reason(self) -> str:
+        """Why the line ``broken`` breaks the open append."""
+        return (
+            f"line {self.broken} breaks the append begun on line {self.start}: {self.more} more of its lines "
+            "should come first (a line was removed, inserted or edited)"
+        )
+
+    def cut(self) -> tuple[int, int, int] | None:
+        """The open append at the end of the lines read, as (first line, last line, lines it wrote), or
+        None when the last line read ended its append."""
+        if not self.more:
+            return None
+        return self.start, self.last, self.last - self.start + 1 + self.more
