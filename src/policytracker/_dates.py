@@ -153,28 +153,25 @@ class FuzzyDate:
     def __repr__(self) -> str:
         return f"FuzzyDate({str(self)!r})"
 
-    def _key(self) -> tuple[int, int]:
-        return self._order
-
     def __lt__(self, other: Any) -> bool:
         if type(other) is not FuzzyDate:
             return NotImplemented
-        return self._key() < other._key()
+        return self._order < other._order
 
     def __le__(self, other: Any) -> bool:
         if type(other) is not FuzzyDate:
             return NotImplemented
-        return self._key() <= other._key()
+        return self._order <= other._order
 
     def __gt__(self, other: Any) -> bool:
         if type(other) is not FuzzyDate:
             return NotImplemented
-        return self._key() > other._key()
+        return self._order > other._order
 
     def __ge__(self, other: Any) -> bool:
         if type(other) is not FuzzyDate:
             return NotImplemented
-        return self._key() >= other._key()
+        return self._order >= other._order
 
 
 @functools.lru_cache(maxsize=16384)

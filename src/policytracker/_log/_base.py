@@ -546,7 +546,50 @@ class IndexedLog(ValidTimeOrdered):
         """Add and fill the valid-time columns of a store of schema version 1, never rewriting a record:
         *valid_time_of(text, position)* gives a stored event's columns."""
 
+    def valid_time_events(
+        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
+    ) -> Iterator[Event]:
+        """The standalone events (no retractions or corrections) in valid-time order, streamed through
+        the valid-time index, each checked against its digest and its predecessor's: those recorded at or
+        before *known_at* and whose last day (an ordinal) is on or before *last_day*."""
+        self._check_open()
+        moment = None if known_at is None else format_timestamp(known_at)
+        return self._checked_events(*self._valid_time_where(last_day, moment))
+
+    def _checked_events(self, where: str, params: list[Any]) -> Iterator[Event]:
+        # The hottest loop of a replay: the check and the decoding are inlined rather than layered
+        # generators over record objects.
+        before, target = self._digest_table().before, self.target
+        key: tuple[Any, ...] | None = None
+        while True:
+            batch, key = self._valid_time_page(key, where, params)
+            for row in batch:  # (position, event text, recorded_at, digest, …)
+                position, text = row[0], row[1]
+                previous = before(position)
+                if previous is None or chain_digest(previous, position, row[2], text) != row[3]:
+                    check_record(target, StoredRecord(position, row[2], row[3], text, previous))
+                yield decode_text(text, position=position)
+            if key is None:
+                return
+
     def _valid_time_order(self, last_day: int | None, moment: str | None) -> Iterator[StoredRecord]:
+        before = self._digest_table().before
+        key: tuple[Any, ...] | None = None
+        where, params = self._valid_time_where(last_day, moment)
+        while True:
+            batch, key = self._valid_time_page(key, where, params)
+            for row in batch:  # (position, event, recorded_at, digest, …)
+                yield StoredRecord(row[0], row[2], row[3], row[1], before(row[0]))
+            if key is None:
+                return
+
+    def _digest_table(self) -> DigestTable:
+        """The stored digests by position, read in one pass: the records of a valid-time stream arrive out
+        of position order, and each is checked against its predecessor's digest."""
+        count, joined = self._joined_digests()
+        return DigestTable.joined(count, joined) or DigestTable(self._stored_digests())
+
+    def _valid_time_where(self, last_day: int | None, moment: str | None) -> tuple[str, list[Any]]:
         mark = self._MARK
         conditions = [f"type NOT IN ({', '.join([mark] * len(AMENDMENT_TAGS))})"]
         params: list[Any] = sorted(AMENDMENT_TAGS)
@@ -560,27 +603,21 @@ class IndexedLog(ValidTimeOrdered):
             condition, values = self._recorded_by(moment)
             conditions.append(condition)
             params.extend(values)
-        return self._valid_time_stream(" AND ".join(conditions), params)
+        return " AND ".join(conditions), params
 
     def _recorded_by(self, stamp: str) -> tuple[str, list[Any]]:
         """The condition (and its parameters) keeping the records recorded at or before *stamp*."""
         return f"recorded_at <= {self._MARK}", [stamp]
 
-    def _valid_time_stream(self, where: str, params: list[Any]) -> Iterator[StoredRecord]:
-        # The records arrive out of position order: their predecessors' digests are read first, in one
-        # pass in position order (32 bytes a record), rather than looked up one by one.
-        digests = DigestTable(self._stored_digests())
-        key: tuple[Any, ...] | None = None
-        while True:
-            batch, key = self._valid_time_page(key, where, params)
-            for position, event, recorded_at, digest, *_ in batch:
-                yield StoredRecord(position, recorded_at, digest, event, digests.before(position))
-            if key is None:
-                return
-
     @abc.abstractmethod
     def _stored_digests(self) -> Iterator[tuple[int, str]]:
         """``(position, digest)`` of every stored record, in position order."""
+
+    @abc.abstractmethod
+    def _joined_digests(self) -> tuple[int, str]:
+        """How many records the store holds and their digests joined in position order, in one string (a
+        quick way to read them all; :class:`DigestTable` falls back to :meth:`_stored_digests` when the
+        count does not match the head or a digest is not 64 hex digits)."""
 
     @abc.abstractmethod
     def _valid_time_page(
@@ -646,26 +683,32 @@ def _against(report: VerifyReport, checkpoint: tuple[int, str], found: str | Non
 
 
 class DigestTable:
-    """The stored digests of a log by position, packed (32 bytes a record), for checking records that
-    arrive out of position order against their predecessors."""
+    """The stored digests of a log by position, joined in one string (64 hex digits a record), for
+    checking records that arrive out of position order against their predecessors."""
 
-    _MISSING = b"\xff" * 32  # no record, or no readable digest, at a position: a check against it fails
+    _MISSING = "-" * 64  # no record, or no readable digest, at a position
 
     def __init__(self, rows: Iterable[tuple[int, str]]) -> None:
-        packed = bytearray()
+        parts: list[str] = []
         for position, digest in rows:
-            while len(packed) < (position - 1) * 32:
-                packed += self._MISSING
-            try:
-                raw = bytes.fromhex(digest) if len(digest) == 64 else b""
-            except ValueError:
-                raw = b""
-            packed += raw or self._MISSING
-        self._packed = bytes(packed)
+            parts.extend([self._MISSING] * (position - 1 - len(parts)))
+            readable = len(digest) == 64 and not digest.strip("0123456789abcdef")
+            parts.append(digest if readable else self._MISSING)
+        self._joined = "".join(parts)
+
+    @classmethod
+    def joined(cls, count: int, text: str | None) -> DigestTable | None:
+        """The table of *count* digests joined in position order in *text*, or None when *text* is not
+        exactly that."""
+        if text is None or count < 0 or len(text) != 64 * count:
+            return None
+        table = cls(())
+        table._joined = text
+        return table
 
     def before(self, position: int) -> str | None:
         """The digest of the record before *position* ("" for position 1), or None when there is none."""
         if position == 1:
             return ""
-        raw = self._packed[(position - 2) * 32 : (position - 1) * 32]
-        return None if len(raw) < 32 or raw == self._MISSING else raw.hex()
+        digest = self._joined[(position - 2) * 64 : (position - 1) * 64]
+        return None if len(digest) < 64 or digest == self._MISSING else digest

@@ -244,6 +244,16 @@ class PostgresLog(IndexedLog):
         # The key columns come with every row: a second round trip per page would cost more.
         return batch, tuple(batch[-1][4:]) if len(batch) == _BATCH else None
 
+    def _joined_digests(self) -> tuple[int, str]:
+        with self._mutex:
+            self._check_open()
+            row = self._conn.execute(
+                "SELECT count(*), coalesce(max(position), 0), string_agg(digest, '' ORDER BY position) "
+                "FROM policytracker_records"
+            ).fetchone()
+        count, head, joined = row if row is not None else (0, 0, "")
+        return (int(count), joined or "") if count == head else (-1, "")
+
     def _stored_digests(self) -> Iterator[tuple[int, str]]:
         with self._mutex:
             self._check_open()
