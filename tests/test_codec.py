@@ -188,6 +188,27 @@ def test_a_class_with_a_factory_default_is_decoded_through_its_init():
     assert attrs.evolve(event, note="x").event_id == attrs.evolve(decoded, note="x").event_id
 
 
+def test_a_refused_value_keeps_the_generated_line_and_the_users_validator_in_its_traceback():
+    @pt.event_type("test.codec.chained")
+    @attrs.frozen(kw_only=True)
+    class Grant(pt.CountryEvent):
+        amount: int = attrs.field()
+
+        @amount.validator
+        def _positive(self, attribute, value):
+            if value <= 0:
+                raise ValueError(f"grants must be positive, got {value}")
+
+    stored = {"type": "test.codec.chained", "version": 1, "occurred": "2025", "country": "PK", "amount": 0}
+    with pytest.raises(pt.SerializationError, match=r"line 1: .*grants must be positive") as info:
+        pt.event_from_dict(stored, line=1)
+
+    cause = info.value.__cause__
+    names = [frame.filename for frame in traceback.extract_tb(cause.__traceback__)]
+    assert "<policytracker codec test.codec.chained>" in names
+    assert any(frame.name == "_positive" for frame in traceback.extract_tb(cause.__traceback__))
+
+
 def test_the_generated_source_shows_in_tracebacks():
     @pt.event_type("test.codec.traceback")
     @attrs.frozen(kw_only=True)
@@ -241,3 +262,52 @@ def test_an_amendments_index_names_its_target_and_reaches_its_countries():
 
 def test_codecs_are_generated_once_per_class():
     assert codec_for(pt.ReservePurchase) is codec_for(pt.ReservePurchase)
+
+
+def test_a_users_fields_of_value_types_read_back_as_those_types():
+    import decimal
+    import enum
+
+    class Size(enum.Enum):
+        SMALL = "small"
+        LARGE = "large"
+
+    @pt.event_type("test.codec.typed")
+    @attrs.frozen(kw_only=True)
+    class Typed(pt.CountryEvent):
+        amount: decimal.Decimal
+        due: pt.FuzzyDate | None = None
+        ref: uuid.UUID | None = None
+        size: Size = Size.SMALL
+
+    event = Typed(
+        occurred="2025",
+        country="PK",
+        amount=decimal.Decimal("0.5"),
+        due=pt.FuzzyDate.parse("2026-03"),
+        ref=uuid.UUID(int=5),
+        size=Size.LARGE,
+    )
+    decoded = pt.event_from_json(pt.event_to_json(event))
+
+    assert event == decoded
+    assert (decimal.Decimal, pt.FuzzyDate, uuid.UUID, Size) == tuple(
+        type(value) for value in (decoded.amount, decoded.due, decoded.ref, decoded.size)
+    )
+    with pytest.raises(pt.SerializationError, match=r"'amount'.*decimal"):
+        pt.event_from_dict({**pt.event_to_dict(event), "amount": "1e5"})
+    with pytest.raises(pt.SerializationError, match=r"'size'.*'small', 'large'"):
+        pt.event_from_dict({**pt.event_to_dict(event), "size": "medium"})
+
+
+@pytest.mark.parametrize("value", [1e-10, 0.1, __import__("decimal").Decimal("Infinity")])
+def test_a_users_decimal_field_refuses_floats_and_infinities(value):
+    import decimal
+
+    @pt.event_type(f"test.codec.decimal_{abs(hash(repr(value)))}")
+    @attrs.frozen(kw_only=True)
+    class Priced(pt.CountryEvent):
+        price: decimal.Decimal
+
+    with pytest.raises(pt.ValidationError, match=r"price.*finite Decimal"):
+        Priced(occurred="2025", country="PK", price=value)

@@ -36,3 +36,14 @@ def test_a_known_at_outside_the_calendar_in_utc_is_a_validation_error(moment):
 def test_the_pytest_plugin_never_shows_a_password(url):
     assert "s3cret" not in _redacted(url)
     assert "s3cret" not in _without_password(f"could not connect to {url}: password s3cret refused", url)
+
+
+def test_a_password_holding_an_at_sign_is_hidden_in_every_piece_and_the_role_stays_named():
+    from policytracker._log import hide_secrets, redact_url
+
+    url = "postgresql://u:SE@CRET@127.0.0.1/test"
+    message = hide_secrets(f"cannot connect to {url}: failed to resolve host 'CRET@127.0.0.1'", url)
+
+    assert "CRET" not in message
+    assert "SE@" not in redact_url(url)
+    assert 'role "u"' in hide_secrets('FATAL: role "u" does not exist', "postgresql://u:SECRET@h/db")

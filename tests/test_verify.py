@@ -155,3 +155,34 @@ def test_a_changed_postgres_index_column_is_reported(statement, column):
         report.first_bad_position,
     )
     assert column in report.reason
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE records SET type = 'reserve.sale' WHERE position = 2",
+        "UPDATE records SET vt_earliest = 1, vt_latest = 2 WHERE position = 2",
+        "DELETE FROM record_countries WHERE position = 2",
+    ],
+)
+def test_a_log_with_a_changed_index_column_is_never_copied(tmp_path, statement):
+    path = _sqlite_log(tmp_path)
+    _tamper(path, statement)
+
+    with pytest.raises(pt.IntegrityError, match=r"cannot copy.*position 2"):
+        pt.copy_log(path, tmp_path / "copy.jsonl")
+
+
+def test_damage_before_a_checkpoint_says_the_records_were_committed(tmp_path):
+    path = tmp_path / "log.jsonl"
+    with pt.open_log(path) as log:
+        log.append(EVENTS)
+        checkpoint = log.verify()
+    data = path.read_bytes()
+    path.write_bytes(data[: data.index(b"\n") + 20])  # a cut in the middle of the second line
+
+    with pt.open_log(path) as log:
+        report = log.verify(expect=(checkpoint.head, checkpoint.head_digest))
+
+    assert not report.ok
+    assert "committed: restore the log from a copy" in report.reason

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import enum
 import linecache
+import re
 import types
 import typing
 import uuid
@@ -262,11 +263,12 @@ class _Generator:
                 self.names[f"d{n}"] = field.default
                 lines.append(f"    if not (x is d{n} or (x.__class__ is d{n}.__class__ and x == d{n})):")
                 indent = "        "
-            lines.append(f"{indent}out[{field.name!r}] = {self.encoded('x', self.hints.get(field.name), n)}")
+            value = self.encoded("x", self.hints.get(field.name), n, field.name)
+            lines.append(f"{indent}out[{field.name!r}] = {value}")
         lines.append("    return out")
         return lines
 
-    def encoded(self, x: str, hint: Any, n: int) -> str:
+    def encoded(self, x: str, hint: Any, n: int, name: str = "") -> str:
         """The expression encoding the value *x* of type *hint*."""
         origin, args = typing.get_origin(hint), typing.get_args(hint)
         if hint in (str, int, bool):
@@ -274,13 +276,14 @@ class _Generator:
         if hint is FuzzyDate or hint is uuid.UUID:
             return f"str({x})"
         if hint is Decimal:
-            return f"format({x}, 'f')"
+            self.names["_decimal_text"] = _decimal_text
+            return f"_decimal_text({x}, {name!r})"
         if isinstance(hint, type) and issubclass(hint, enum.Enum):
             return f"{x}.value"
         if _optional(hint):
-            return f"None if {x} is None else {self.encoded(x, _optional(hint), n)}"
+            return f"None if {x} is None else {self.encoded(x, _optional(hint), n, name)}"
         if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-            item = self.encoded("i", args[0], n)
+            item = self.encoded("i", args[0], n, name)
             return f"list({x})" if item == "i" else f"[{item} for i in {x}]"
         if _is_event_class(hint):
             self.names["_encode_event"] = encode_event
@@ -310,7 +313,7 @@ class _Generator:
         lines += ["        " + line for line in body]
         lines += [
             "    except _Refused as exc:",
-            "        raise _refused(_cls, exc) from None",
+            "        raise _refused(_cls, exc) from exc",
             "    return self",
         ]
         return lines
@@ -332,6 +335,8 @@ class _Generator:
         inner = _optional(hint)
         converter = field.converter if self.direct and callable(field.converter) else None
         check, kind = self.check(x, n, inner or hint, field.name, converter if not inner else None)
+        if not callable(field.converter):  # the value's own type reads its text
+            check += self.parsed(x, n, inner or hint, field.name)
         if inner:
             check = [f"if {x} is not None:", *("    " + line for line in check)] if check else []
         if converter is not None and kind != "converted":
@@ -376,6 +381,17 @@ class _Generator:
             return [f"{x} = i{n}({x})"], "value"
         message = f"field {name!r}: no decoder for fields of type {hint!r}"
         return [f"raise _SerializationError({message!r})"], "value"
+
+    def parsed(self, x: str, n: int, hint: Any, name: str) -> list[str]:
+        """Lines turning the text *x* into a value of *hint* (a ``Decimal``, ``FuzzyDate``, ``UUID`` or
+        enum), for a field without a converter that would."""
+        parse = _TEXT_PARSERS.get(hint)
+        if parse is None and isinstance(hint, type) and issubclass(hint, enum.Enum):
+            parse = _enum_parser(hint)
+        if parse is None:
+            return []
+        self.names[f"p{n}"] = parse
+        return [f"{x} = p{n}({x}, {name!r})"]
 
     def shape(self, x: str, kind: str, name: str, expected: str) -> list[str]:
         return [f"if {x}.__class__ is not {kind}:", f"    _shape(_cls, {name!r}, {expected!r}, {x})"]
@@ -432,6 +448,53 @@ class _Generator:
             return Index(tag, event.event_id, countries, target, valid_time_columns(event))
 
         return index
+
+
+def _decimal_text(value: Any, name: str) -> str:
+    """A ``Decimal`` as plain decimal text; anything else (a float, say, which is not the number it looks
+    like) or a value that is not finite is refused."""
+    if type(value) is not Decimal or not value.is_finite():
+        raise ValidationError(
+            f"{name}: expected a finite Decimal, got {value!r}; floats are inexact: pass Decimal('0.1')",
+            field=name,
+        )
+    return format(value, "f")
+
+
+def _parse_decimal(text: str, name: str) -> Decimal:
+    if not _DECIMAL_TEXT.fullmatch(text):
+        raise SerializationError(f'field {name!r}: expected a decimal number as a string such as "6238"')
+    return Decimal(text)
+
+
+def _parse_uuid(text: str, name: str) -> uuid.UUID:
+    found = read_uuid(text)
+    if found is None:
+        raise SerializationError(f"field {name!r}: expected a UUID string, got {_short(text)}")
+    return found
+
+
+def _parse_date(text: str, name: str) -> FuzzyDate:
+    return FuzzyDate.coerce(text, field=name)
+
+
+def _enum_parser(enum_cls: type[enum.Enum]) -> Callable[[str, str], enum.Enum]:
+    def parse(text: str, name: str) -> enum.Enum:
+        for member in enum_cls:
+            if member.value == text and type(member.value) is str:
+                return member
+        choices = ", ".join(repr(member.value) for member in enum_cls)
+        raise SerializationError(f"field {name!r}: expected one of {choices}, got {_short(text)}")
+
+    return parse
+
+
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_TEXT_PARSERS: dict[Any, Callable[[str, str], Any]] = {
+    Decimal: _parse_decimal,
+    uuid.UUID: _parse_uuid,
+    FuzzyDate: _parse_date,
+}
 
 
 def _optional(hint: Any) -> Any:
@@ -591,7 +654,16 @@ def _canonical(content: dict[str, Any], event: Any) -> str:
     try:
         return canonical_json(content)
     except ValueError as exc:  # a value JSON cannot hold as every reader of the log would read it back
-        raise ValidationError(f"{exc}; a log cannot store it") from None
+        field = next((name for name, value in content.items() if not _storable(value)), "value")
+        raise ValidationError(f"{field}: {exc}; a log cannot store it", field=field) from None
+
+
+def _storable(value: Any) -> bool:
+    try:
+        canonical_json([value])
+    except ValueError:
+        return False
+    return True
 
 
 def index_event(event: Any, target_countries: tuple[str, ...] = ()) -> Index:

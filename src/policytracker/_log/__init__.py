@@ -172,15 +172,15 @@ def redact_url(url: str) -> str:
 def hide_secrets(text: str, url: str) -> str:
     """*text* (a message about *url*) with every password of *url* in it masked, and every URL it quotes
     redacted: libpq's own messages may quote the faulty part of a URL, password included."""
-    credentials = _forms(url.partition("://")[2].rpartition("@")[0])
+    secrets = _secrets(url)
 
     def quoted(match: re.Match[str]) -> str:
         if "://" in match[1]:
             return f'"{redact_url(match[1])}"'
-        return '"***"' if match[1] and any(match[1] in form for form in credentials) else match[0]
+        return '"***"' if match[1] and any(match[1] in secret for secret in secrets) else match[0]
 
     text = _QUOTED.sub(quoted, text)
-    for secret in sorted(_secrets(url), key=len, reverse=True):
+    for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= _SHORTEST_SEARCHED:
             text = text.replace(secret, "***")
     return text
@@ -194,7 +194,10 @@ def _secrets(url: str) -> set[str]:
         found.update(_forms(parsed))
     credentials, at, _ = url.partition("://")[2].rpartition("@")
     if at and ":" in credentials:
-        found.update(_forms(credentials.split(":", 1)[1]))
+        password = credentials.split(":", 1)[1]
+        found.update(_forms(password))
+        for piece in password.split("@"):  # libpq may read the pieces of "pass@word" as password and host
+            found.update(_forms(piece))
     for match in _PASSWORD_PARAMETER.finditer(url):
         found.update(_forms(url[match.end(1) : match.end()]))
     return {secret for secret in found if secret}

@@ -30,7 +30,7 @@ from typing import Any, Self
 
 import attrs
 
-from policytracker._codec import decode_text, event_text, index_event
+from policytracker._codec import Index, decode_text, event_text, index_event
 from policytracker._countries import normalize_country
 from policytracker._events import AMENDMENT_TAGS, Event, EventCorrected, EventRetracted, event_class
 from policytracker._log._core import (
@@ -356,8 +356,18 @@ class BaseLog(abc.ABC):
         self._check_open()
         checkpoint = _checkpoint(expect)
         report = self._verify_records()
-        if checkpoint is None or not report.ok:
+        if checkpoint is None:
             return report
+        if not report.ok:
+            if checkpoint[0] <= report.head:
+                return report
+            # Damage before the checkpoint's record: what a crash leaves is not to be removed, since the
+            # checkpoint shows those records were committed.
+            return attrs.evolve(
+                report,
+                reason=f"{report.reason}; the checkpoint shows that records up to {checkpoint[0]} were "
+                "committed: restore the log from a copy rather than repair it",
+            )
         return _against(report, checkpoint, self._digest_at(checkpoint[0]))
 
     def _verify_records(self, rows: Iterable[StoredRecord] | None = None) -> VerifyReport:
@@ -394,20 +404,7 @@ class BaseLog(abc.ABC):
         """What differs between the stored index of record *position* and the codec's, or ""."""
         if stored is None:
             return ""
-        derived = index_stored(text, position, self._countries_of)
-        if stored.position != position:
-            return f"the store's index holds position {stored.position} here"
-        columns = (
-            ("type", derived.tag, stored.tag),
-            ("event_id", str(derived.event_id), stored.event_id),
-            ("countries", derived.countries, stored.countries),
-            ("valid-time columns", derived.valid_time, stored.valid_time),
-            ("country index", tuple(sorted(derived.countries)), tuple(sorted(stored.country_index))),
-        )
-        for column, expected, found in columns:
-            if expected != found:
-                return f"the stored {column} {found!r} is not the event's {expected!r}"
-        return ""
+        return index_mismatch(position, index_stored(text, position, self._countries_of), stored)
 
     def _countries_of(self, event_id: uuid.UUID) -> tuple[str, ...]:
         found = self._lookup([event_id]).get(event_id)
@@ -469,9 +466,39 @@ def _tags(types: Iterable[type[Event] | str]) -> frozenset[str]:
 
 
 def copy_records(source: BaseLog, destination: BaseLog) -> int:
-    """Copy every record of *source* into the empty *destination*, checking the source's digest chain on
-    the way; return how many were copied."""
-    return destination._import_rows(records_to_copy(source._raw_rows()))
+    """Copy every record of *source* into the empty *destination*, checking the source's digest chain and
+    stored index on the way (a damaged source is refused, never laundered into an intact copy); return
+    how many were copied."""
+    stored = source._stored_index()
+
+    def checked() -> Iterator[NewRecord]:
+        for record in records_to_copy(source._raw_rows()):
+            found = next(stored, None)
+            mismatch = "" if found is None else index_mismatch(record.position, record.entry, found)
+            if mismatch:
+                raise IntegrityError(
+                    f"cannot copy {source.target}: position {record.position}: {mismatch}; run verify()"
+                )
+            yield record
+
+    return destination._import_rows(checked())
+
+
+def index_mismatch(position: int, derived: Index, stored: StoredIndex) -> str:
+    """What differs between the index a store keeps for record *position* and the codec's, or ""."""
+    if stored.position != position:
+        return f"the store's index holds position {stored.position} here"
+    columns = (
+        ("type", derived.tag, stored.tag),
+        ("event_id", str(derived.event_id), stored.event_id),
+        ("countries", derived.countries, stored.countries),
+        ("valid-time columns", derived.valid_time, stored.valid_time),
+        ("country index", tuple(sorted(derived.countries)), tuple(sorted(stored.country_index))),
+    )
+    for column, expected, found in columns:
+        if expected != found:
+            return f"the stored {column} {found!r} is not the event's {expected!r}"
+    return ""
 
 
 def records_to_copy(rows: Iterable[StoredRecord]) -> Iterator[NewRecord]:
