@@ -79,3 +79,27 @@ def test_a_damaged_log_is_never_copied(tmp_path):
 
     with pytest.raises(pt.IntegrityError):
         pt.copy_log(path, tmp_path / "copy.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("statement", "read"),
+    [
+        ("UPDATE records SET type = 'event.retracted' WHERE position = 2", READS["country_states"]),
+        (
+            "UPDATE records SET type = 'reserve.sale' WHERE position = 2",
+            lambda log: list(log.read(types=["reserve.sale"])),
+        ),
+        (
+            "INSERT INTO record_countries (country, position) VALUES ('US', 2)",
+            lambda log: list(log.read(country="US")),
+        ),
+    ],
+    ids=["relabelled as an amendment", "relabelled as a sale", "indexed under another country"],
+)
+def test_a_record_a_filtered_read_selects_by_a_changed_index_is_refused(tmp_path, statement, read):
+    path = _log(tmp_path, "db")
+    with sqlite3.connect(path) as conn:
+        conn.execute(statement)
+
+    with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match=r"position 2.*index"):
+        read(log)

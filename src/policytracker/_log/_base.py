@@ -320,11 +320,30 @@ class BaseLog(abc.ABC):
             if check_gaps and position != expected:
                 raise self._gap(expected, position)
             expected = position + 1
+            event = decode_stored(check_record(target, record), position)
+            if not check_gaps:
+                self._check_selected(event, position, country, tags)
             yield Recorded(
                 position=position,
                 recorded_at=parse_timestamp(record.recorded_at),
-                event=decode_stored(check_record(target, record), position),
+                event=event,
                 digest=record.digest,
+            )
+
+    def _check_selected(
+        self, event: Event, position: int, country: str | None, tags: frozenset[str] | None
+    ) -> None:
+        """Refuse a record that a filtered read's index selected although the event says otherwise (the
+        stored index was changed): its type, or, for a standalone event, its countries."""
+        wrong = ""
+        if tags is not None and event.tag not in tags:
+            wrong = f"type {event.tag!r}"
+        elif country is not None and event.tag not in AMENDMENT_TAGS and country not in event.countries:
+            wrong = f"countries {event.countries!r}"
+        if wrong:
+            raise IntegrityError(
+                f"{self.target}: the index selected position {position}, but its event has the {wrong}: the "
+                "stored index was changed; run verify() for details"
             )
 
     def _gap(self, expected: int, found: int) -> IntegrityError:
