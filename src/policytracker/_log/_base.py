@@ -560,7 +560,7 @@ class ValidTimeOrdered(BaseLog):
         day is on or before *last_day*, in valid-time order."""
 
 
-class IndexedLog(ValidTimeOrdered):
+class IndexedLog(BaseLog):
     """A database store that keeps the valid-time order in an index (columns ``vt_earliest``,
     ``vt_latest``, ``vt_rank`` beside ``event_id``), so that projections can stream from it. A store
     supplies the placeholder of its SQL driver and ``_valid_time_page``."""
@@ -615,17 +615,6 @@ class IndexedLog(ValidTimeOrdered):
                 if previous is None or chain_digest(previous, position, row[2], text) != row[3]:
                     check_record(target, StoredRecord(position, row[2], row[3], text, previous))
                 yield decode_text(text, position=position)
-            if key is None:
-                return
-
-    def _valid_time_order(self, last_day: int | None, moment: str | None) -> Iterator[StoredRecord]:
-        before = self._digest_table().before
-        key: tuple[Any, ...] | None = None
-        where, params = self._valid_time_where(last_day, moment)
-        while True:
-            batch, key = self._valid_time_page(key, where, params)
-            for row in batch:  # (position, event, recorded_at, digest, …)
-                yield StoredRecord(row[0], row[2], row[3], row[1], before(row[0]))
             if key is None:
                 return
 
