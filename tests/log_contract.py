@@ -399,3 +399,11 @@ def rechain_jsonl(path):
             f'"recorded_at":"{record["recorded_at"]}"}}\n'
         )
     path.write_text("".join(lines), encoding="utf-8")
+
+
+def small_sqlite_history(tmp_path):
+    """A SQLite log of four records (two purchases, a refusal and a partnership) in *tmp_path*."""
+    path = tmp_path / "history.db"
+    with pt.open_log(path, clock=StepClock()) as log:
+        log.append([purchase(), refusal(), partnership(), purchase(8)])
+    return path

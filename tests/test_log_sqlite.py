@@ -5,15 +5,12 @@ import sqlite3
 import pytest
 
 import policytracker as pt
-from tests.log_contract import StepClock, partnership, purchase, rechain_sqlite, refusal
+from tests.log_contract import StepClock, purchase, rechain_sqlite, small_sqlite_history
 
 
 @pytest.fixture
 def path(tmp_path):
-    path = tmp_path / "history.db"
-    with pt.open_log(path, clock=StepClock()) as log:
-        log.append([purchase(), refusal(), partnership(), purchase(8)])
-    return path
+    return small_sqlite_history(tmp_path)
 
 
 def _sql(path, statement, *params):

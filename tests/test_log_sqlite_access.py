@@ -12,7 +12,7 @@ import pytest
 
 import policytracker as pt
 from policytracker._log.sqlite import SQLiteLog
-from tests.log_contract import StepClock, partnership, purchase, refusal
+from tests.log_contract import StepClock, purchase, small_sqlite_history
 
 #: Well under the 30 s a writer waits for the write lock: a reader that waited for it would fail this.
 PROMPT = 5.0
@@ -34,10 +34,7 @@ root_ignores_permissions = pytest.mark.skipif(
 
 @pytest.fixture
 def path(tmp_path):
-    path = tmp_path / "history.db"
-    with pt.open_log(path, clock=StepClock()) as log:
-        log.append([purchase(), refusal(), partnership(), purchase(8)])
-    return path
+    return small_sqlite_history(tmp_path)
 
 
 def _hold_the_lock(path):
