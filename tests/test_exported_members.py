@@ -75,6 +75,7 @@ PUBLIC = [
     "partnership_graph",
     "project",
     "registered_event_types",
+    "state_series",
     "timeline",
 ]
 

@@ -67,6 +67,7 @@ from policytracker._projections import (
     holdings_history,
     partnership_graph,
     project,
+    state_series,
     timeline,
 )
 from policytracker._serialization import (
@@ -155,6 +156,7 @@ __all__ = [
     "partnership_graph",
     "project",
     "registered_event_types",
+    "state_series",
     "timeline",
 ]
 

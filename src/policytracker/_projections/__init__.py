@@ -16,6 +16,7 @@ from policytracker._projections._views import (
     PartnershipGraph,
     holdings_history,
     partnership_graph,
+    state_series,
     timeline,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "holdings_history",
     "partnership_graph",
     "project",
+    "state_series",
     "timeline",
     "valid_time_key",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import itertools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -40,7 +42,15 @@ from policytracker._projections._core import Projection, project
 from policytracker._projections._history import AsOf, KnownAt
 from policytracker._validation import EXACT
 
-__all__ = ["COUNTRY_STATES", "Conflict", "CountryState", "country_state", "country_states", "fold_country"]
+__all__ = [
+    "COUNTRY_STATES",
+    "Conflict",
+    "CountryState",
+    "country_state",
+    "country_states",
+    "fold_country",
+    "fold_country_series",
+]
 
 _EMPTY: Mapping[Any, Any] = FrozenMap()
 _ZERO = Decimal(0)
@@ -272,6 +282,37 @@ def fold_country(country: str, events: Iterable[Event], *, state: CountryState |
         if country in event.countries:
             builder.apply(event)
     return builder.freeze()
+
+
+def fold_country_series(
+    country: str, events: Sequence[Event], days: Iterable[_dt.date]
+) -> list[CountryState]:
+    """*country*'s state as of each of *days*, in one pass over *events* (the effective events about it,
+    in valid-time order): for each day, the fold of the events whose ``occurred.latest`` is on or before
+    it, exactly as ``country_state(..., as_of=day)``.
+
+    Those events are not always a prefix of the valid-time order: a fact dated only "2021" sorts at the
+    start of 2021 but counts only from 2021-12-31 on. The longest prefix that counts is folded once, in
+    increasing order of the days; only the few events after a pending one are folded again for each day.
+    """
+    wanted = list(days)
+    states: list[CountryState | None] = [None] * len(wanted)
+    builder = _Builder(CountryState(country=country))
+    done = 0
+    for index in sorted(range(len(wanted)), key=wanted.__getitem__):
+        day = wanted[index]
+        while done < len(events) and events[done].occurred.latest <= day:
+            builder.apply(events[done])
+            done += 1
+        state = builder.freeze()
+        tail = []
+        for event in itertools.islice(events, done, None):
+            if event.occurred.earliest > day:
+                break  # sorted by earliest day: nothing later can count by *day*
+            if event.occurred.latest <= day:
+                tail.append(event)
+        states[index] = fold_country(country, tail, state=state) if tail else state
+    return [state for state in states if state is not None]
 
 
 def _country_entry(country: str, state: CountryState | None, events: Sequence[Event]) -> CountryState | None:

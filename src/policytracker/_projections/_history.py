@@ -91,13 +91,13 @@ def _moment(text: str) -> _dt.datetime:
         ) from None
 
 
-def check_as_of(as_of: object) -> pendulum.Date:
+def check_as_of(as_of: object, *, field: str = "as_of") -> pendulum.Date:
     """Validate an ``as_of`` date (a date, a ``FuzzyDate`` or an EDTF string; its latest day)."""
     if not isinstance(as_of, FuzzyDate | str | _dt.date):
         raise ValidationError(
-            f"as_of: expected a date, a FuzzyDate or a date string, got {as_of!r}", field="as_of"
+            f"{field}: expected a date, a FuzzyDate or a date string, got {as_of!r}", field=field
         )
-    return as_of_date(as_of)
+    return as_of_date(as_of, field=field)
 
 
 class Resolver:

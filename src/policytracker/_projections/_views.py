@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
+from typing import TypeVar
 
 import attrs
 
 from policytracker._countries import normalize_country
 from policytracker._dates import FuzzyDate
 from policytracker._events import Event, HoldingsReported, PartnershipFormed, ReservePurchase, ReserveSale
+from policytracker._frozenmap import FrozenMap
 from policytracker._log._core import EventLog
-from policytracker._projections._country import CountryState, fold_country
-from policytracker._projections._history import AsOf, KnownAt, stream_effective
+from policytracker._projections._country import CountryState, fold_country, fold_country_series
+from policytracker._projections._history import AsOf, KnownAt, check_as_of, stream_effective
 from policytracker._validation import to_asset
 
 __all__ = [
@@ -23,8 +26,11 @@ __all__ = [
     "PartnershipGraph",
     "holdings_history",
     "partnership_graph",
+    "state_series",
     "timeline",
 ]
+
+D = TypeVar("D", bound=FuzzyDate | _dt.date | str)
 
 
 def timeline(
@@ -38,6 +44,28 @@ def timeline(
     code = normalize_country(country)
     events = stream_effective(log, as_of=as_of, known_at=known_at)
     return tuple(event for event in events if code in event.countries)
+
+
+def state_series(
+    log: EventLog, country: str, dates: Iterable[D], *, known_at: KnownAt = None
+) -> Mapping[D, CountryState]:
+    """*country*'s state on each of *dates*, as known at *known_at*, in one pass over its history.
+
+    Returns a read-only mapping from each date, as given and in the order given, to the state then:
+    ``state_series(log, "SV", month_ends)[d] == country_state(log, "SV", as_of=d)`` for each ``d``. A date
+    may be a ``datetime.date``, a ``FuzzyDate`` or an EDTF string (their last day, as for ``as_of``); a
+    date given twice appears once.
+
+    Raises:
+        ValidationError: *country* is not a known code, a date is not a date, or *known_at* is invalid.
+    """
+    code = normalize_country(country)
+    wanted = list(dates)
+    days = [check_as_of(date, field=f"dates[{index}]") for index, date in enumerate(wanted)]
+    if not wanted:
+        return FrozenMap({})
+    events = timeline(log, code, known_at=known_at)
+    return FrozenMap(dict(zip(wanted, fold_country_series(code, events, days), strict=True)))
 
 
 @attrs.frozen(kw_only=True)
