@@ -43,7 +43,7 @@ from policytracker._log import (
     open_log,
     redact_url,
 )
-from policytracker._projections import COUNTRY_STATES, CountryState, fold
+from policytracker._projections import COUNTRY_STATES, CountryState, country_state, fold
 from policytracker._projections._history import check_as_of, check_known_at, stream_effective
 from policytracker._serialization import event_to_dict
 from policytracker.exceptions import PolicyTrackerError, SerializationError
@@ -424,20 +424,25 @@ def _records(log: EventLog, err: IO[str], what: str) -> Iterator[Recorded]:
     return _Progress(what, err).track(log.read())
 
 
-def _effective(log: EventLog, args: argparse.Namespace, err: IO[str], what: str) -> Iterator[Event]:
+def _effective(
+    log: EventLog, args: argparse.Namespace, err: IO[str], what: str, *, country: str | None = None
+) -> Iterator[Event]:
     """The stream ``project`` and ``country_states`` fold (in valid-time order; SQLite and JSON Lines logs
-    hand it over without holding the whole history), counted on a terminal."""
-    events = stream_effective(log, as_of=args.as_of, known_at=args.known_at)
+    hand it over without holding the whole history), counted on a terminal; with *country*, only that
+    country's effective events, read through the store's country index."""
+    events = stream_effective(log, as_of=args.as_of, known_at=args.known_at, country=country)
     return _Progress(what, err).track(events)
 
 
 def _replay(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     with _opened(args.log) as log:
-        states = fold(COUNTRY_STATES, _effective(log, args, err, "replaying"))
-    if args.country:
-        states = {
-            code: states.get(code) or CountryState(country=code) for code in dict.fromkeys(args.country)
-        }
+        if args.country:  # each country's own records, through the country index
+            states: Mapping[str, CountryState] = {
+                code: country_state(log, code, as_of=args.as_of, known_at=args.known_at)
+                for code in dict.fromkeys(args.country)
+            }
+        else:
+            states = fold(COUNTRY_STATES, _effective(log, args, err, "replaying"))
     if args.format == "json":
         _json({code: _plain(state) for code, state in states.items()}, out)
     elif not states:
@@ -449,7 +454,7 @@ def _replay(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 def _timeline(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     with _opened(args.log) as log:
-        mine = [event for event in _effective(log, args, err, "reading") if args.country in event.countries]
+        mine = list(_effective(log, args, err, "reading", country=args.country))
     if args.format == "json":
         _json([event_to_dict(event) for event in mine], out)
         return 0

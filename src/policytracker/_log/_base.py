@@ -346,6 +346,14 @@ class BaseLog(abc.ABC):
                 "stored index was changed; run verify() for details"
             )
 
+    def _selected_events(self, records: Iterable[StoredRecord], country: str) -> Iterator[Event]:
+        """The events of *records*, each checked against its digest and its predecessor's, refusing one
+        the index selected for *country* although the event is not about it."""
+        for record in records:
+            event = decode_stored(check_record(self.target, record), record.position)
+            self._check_selected(event, record.position, country, None)
+            yield event
+
     def _gap(self, expected: int, found: int) -> IntegrityError:
         return IntegrityError(
             f"{self.target}: position {expected} is missing (the next stored record is {found}); "
@@ -544,20 +552,29 @@ class ValidTimeOrdered(BaseLog):
     supplies ``_valid_time_order``."""
 
     def valid_time_events(
-        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
+        self,
+        *,
+        last_day: int | None = None,
+        known_at: _dt.datetime | None = None,
+        country: str | None = None,
     ) -> Iterator[Event]:
         """The standalone events (no retractions or corrections) in valid-time order, streamed: those
-        recorded at or before *known_at* and whose last day (an ordinal) is on or before *last_day*."""
+        recorded at or before *known_at*, whose last day (an ordinal) is on or before *last_day* and, when
+        *country* is given, that are about it."""
         self._check_open()
         moment = None if known_at is None else format_timestamp(known_at)
         target = self.target
-        ordered = self._valid_time_order(last_day, moment)
-        return (decode_stored(check_record(target, record), record.position) for record in ordered)
+        ordered = self._valid_time_order(last_day, moment, country)
+        if country is None:
+            return (decode_stored(check_record(target, record), record.position) for record in ordered)
+        return self._selected_events(ordered, country)
 
     @abc.abstractmethod
-    def _valid_time_order(self, last_day: int | None, moment: str | None) -> Iterator[StoredRecord]:
+    def _valid_time_order(
+        self, last_day: int | None, moment: str | None, country: str | None
+    ) -> Iterator[StoredRecord]:
         """The records of the standalone events recorded at or before the timestamp *moment* whose last
-        day is on or before *last_day*, in valid-time order."""
+        day is on or before *last_day* (and about *country*, when given), in valid-time order."""
 
 
 class IndexedLog(BaseLog):
@@ -593,14 +610,62 @@ class IndexedLog(BaseLog):
         *valid_time_of(text, position)* gives a stored event's columns."""
 
     def valid_time_events(
-        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
+        self,
+        *,
+        last_day: int | None = None,
+        known_at: _dt.datetime | None = None,
+        country: str | None = None,
     ) -> Iterator[Event]:
         """The standalone events (no retractions or corrections) in valid-time order, streamed through
         the valid-time index, each checked against its digest and its predecessor's: those recorded at or
-        before *known_at* and whose last day (an ordinal) is on or before *last_day*."""
+        before *known_at*, whose last day (an ordinal) is on or before *last_day* and, when *country* is
+        given, that are about it (read through the country index: only that country's records)."""
         self._check_open()
         moment = None if known_at is None else format_timestamp(known_at)
-        return self._checked_events(*self._valid_time_where(last_day, moment))
+        where, params = self._valid_time_where(last_day, moment)
+        if country is None:
+            return self._checked_events(where, params)
+        return self._selected_events(self._country_records(country, where, params), country)
+
+    def _country_records(self, country: str, where: str, params: list[Any]) -> Iterator[StoredRecord]:
+        """The records about *country* matching *where*, in valid-time order: their positions first (the
+        country index, sorted by the valid-time columns), then the records, a page at a time, so a
+        country's history is never all in memory at once."""
+        count, head = self._count_and_head()
+        if count != head:
+            raise IntegrityError(
+                f"{self.target}: {head - count} of the positions up to {head} are missing; run verify() for "
+                "details"
+            )
+        positions = self._country_positions(country, where, params)
+        for start in range(0, len(positions), self._PAGE):
+            page = positions[start : start + self._PAGE]
+            rows = {row.position: row for row in self._records_at(page)}
+            for position in page:
+                row = rows.get(position)
+                if row is None:
+                    raise IntegrityError(
+                        f"{self.target}: position {position} is in the index but its record is missing; "
+                        "run verify() for details"
+                    )
+                yield row
+
+    #: How many records a page of a one-country read fetches by position.
+    _PAGE = 500
+
+    @abc.abstractmethod
+    def _count_and_head(self) -> tuple[int, int]:
+        """How many records the store holds, and the highest position (0 and 0 when empty): a read that
+        selects records through an index checks these agree, so a record removed anywhere but the end is
+        noticed without reading every record."""
+
+    @abc.abstractmethod
+    def _country_positions(self, country: str, where: str, params: list[Any]) -> list[int]:
+        """The positions of the records about *country* matching *where*, in valid-time order."""
+
+    @abc.abstractmethod
+    def _records_at(self, positions: Sequence[int]) -> Iterable[StoredRecord]:
+        """The stored records at *positions* (any order), each with its predecessor's digest."""
 
     def _checked_events(self, where: str, params: list[Any]) -> Iterator[Event]:
         # The hottest loop of a replay: the check and the decoding are inlined rather than layered

@@ -290,10 +290,15 @@ class ValidTimeReader(Protocol):
     fold without sorting the log in memory)."""
 
     def valid_time_events(
-        self, *, last_day: int | None = None, known_at: _dt.datetime | None = None
+        self,
+        *,
+        last_day: int | None = None,
+        known_at: _dt.datetime | None = None,
+        country: str | None = None,
     ) -> Iterator[Event]:
         """The standalone events (no retractions or corrections) in valid-time order: those recorded at or
-        before *known_at* and whose last day (a proleptic Gregorian ordinal) is on or before *last_day*."""
+        before *known_at*, whose last day (a proleptic Gregorian ordinal) is on or before *last_day* and,
+        when *country* (an alpha-2 code) is given, that are about that country."""
         ...
 
 

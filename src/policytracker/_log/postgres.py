@@ -244,6 +244,33 @@ class PostgresLog(IndexedLog):
         # The key columns come with every row: a second round trip per page would cost more.
         return batch, tuple(batch[-1][4:]) if len(batch) == _BATCH else None
 
+    def _count_and_head(self) -> tuple[int, int]:
+        with self._mutex:
+            self._check_open()
+            row = self._conn.execute(
+                "SELECT count(*), coalesce(max(position), 0) FROM policytracker_records"
+            ).fetchone()
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+    def _country_positions(self, country: str, where: str, params: list[Any]) -> list[int]:
+        sql = (
+            "SELECT position FROM policytracker_records WHERE position IN "
+            "(SELECT position FROM policytracker_record_countries WHERE country = %s) "
+            f"AND {where} ORDER BY {_VT_ORDER}"
+        )
+        with self._mutex:
+            self._check_open()
+            return [row[0] for row in self._conn.execute(sql, [country, *params]).fetchall()]
+
+    def _records_at(self, positions: Sequence[int]) -> list[StoredRecord]:
+        with self._mutex:
+            self._check_open()
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM policytracker_records r WHERE r.position = ANY(%s)",
+                [list(positions)],
+            ).fetchall()
+        return [StoredRecord(*row) for row in rows]
+
     def _joined_digests(self) -> tuple[int, str]:
         with self._mutex:
             self._check_open()

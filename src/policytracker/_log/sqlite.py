@@ -367,6 +367,27 @@ class SQLiteLog(IndexedLog):
             ).fetchone()
         return batch, tuple(last)
 
+    def _count_and_head(self) -> tuple[int, int]:
+        with self._mutex, self._sqlite_errors():
+            self._check_open()
+            count, head = self._reader().execute("SELECT count(*), max(position) FROM records").fetchone()
+        return int(count), int(head or 0)
+
+    def _country_positions(self, country: str, where: str, params: list[Any]) -> list[int]:
+        sql = (
+            "SELECT position FROM records WHERE position IN "
+            f"(SELECT position FROM record_countries WHERE country = ?) AND {where} ORDER BY {_VT_ORDER}"
+        )
+        with self._mutex, self._sqlite_errors():
+            self._check_open()
+            return [row[0] for row in self._reader().execute(sql, [country, *params])]
+
+    def _records_at(self, positions: Sequence[int]) -> list[StoredRecord]:
+        sql = f"SELECT {_COLUMNS} FROM records r WHERE r.position IN ({','.join('?' * len(positions))})"
+        with self._mutex, self._sqlite_errors():
+            self._check_open()
+            return [StoredRecord(*row) for row in self._reader().execute(sql, list(positions))]
+
     def _recorded_by(self, stamp: str) -> tuple[str, list[Any]]:
         """Also bound the positions: ``recorded_at`` never goes backwards, so the records of *stamp* are
         those up to the last position recorded by then, found by binary search. The position is in every

@@ -39,7 +39,7 @@ from policytracker._events import (
 from policytracker._frozenmap import FrozenMap
 from policytracker._log._core import EventLog
 from policytracker._projections._core import Projection, project
-from policytracker._projections._history import AsOf, KnownAt
+from policytracker._projections._history import AsOf, KnownAt, stream_effective
 from policytracker._validation import EXACT
 
 __all__ = [
@@ -342,11 +342,12 @@ def country_states(
 def country_state(
     log: EventLog, country: str, *, as_of: AsOf = None, known_at: KnownAt = None
 ) -> CountryState:
-    """The state of one *country* (an empty state when nothing is known about it).
+    """The state of one *country* (an empty state when nothing is known about it), equal to its entry in
+    :func:`country_states`. Only that country's records (and the retractions and corrections) are read,
+    through the store's country index.
 
     Raises:
         ValidationError: *country* is not an ISO 3166-1 alpha-2 code, or *as_of* / *known_at* are invalid.
     """
     code = normalize_country(country)
-    states = country_states(log, as_of=as_of, known_at=known_at)
-    return states.get(code) or CountryState(country=code)
+    return fold_country(code, stream_effective(log, as_of=as_of, known_at=known_at, country=code))

@@ -223,17 +223,23 @@ def _times(as_of: AsOf, known_at: KnownAt) -> tuple[pendulum.DateTime | None, pe
     )
 
 
-def stream_effective(log: EventLog, *, as_of: AsOf = None, known_at: KnownAt = None) -> Iterable[Event]:
+def stream_effective(
+    log: EventLog, *, as_of: AsOf = None, known_at: KnownAt = None, country: str | None = None
+) -> Iterable[Event]:
     """The effective history of *log* in valid-time order, streamed when the store can hand over its
-    events in valid-time order (a ``ValidTimeReader``), else as a list.
+    events in valid-time order (a ``ValidTimeReader``), else as a list. With *country* (a normalised
+    alpha-2 code), only the effective events about that country.
 
     Streaming holds only the retractions, corrections and replacements in memory: the amendments are
     resolved first (by record time), then the store's events arrive already ordered and are merged with
-    the replacements.
+    the replacements. With *country*, the store reads only that country's records through its country
+    index; the amendments are still all read (they are few, and a correction may move a fact into or out
+    of the country), so the answer is the whole history's, restricted to the country.
     """
     moment, last_day = _times(as_of, known_at)
     if not isinstance(log, ValidTimeReader):
-        return effective_history(log, as_of=as_of, known_at=known_at)
+        events = effective_history(log, as_of=as_of, known_at=known_at)
+        return events if country is None else [event for event in events if country in event.countries]
     resolver = Resolver(open_world=True)
     for record in log.read(types=_AMENDMENT_TAGS):
         if moment is not None and record.recorded_at > moment:
@@ -246,12 +252,16 @@ def stream_effective(log: EventLog, *, as_of: AsOf = None, known_at: KnownAt = N
         if value is False:
             continue  # every amendment of it was itself voided: the original stands
         skip.add(root)
-        if isinstance(value, Event) and (last_day is None or value.occurred.latest <= last_day):
+        if (
+            isinstance(value, Event)
+            and (last_day is None or value.occurred.latest <= last_day)
+            and (country is None or country in value.countries)
+        ):
             replacements.setdefault(value.event_id, value)
     standing = in_valid_time(replacements.values())
     skip.update(replacements)  # an original equal to a standing replacement is that same fact: once
     stored = log.valid_time_events(
-        last_day=None if last_day is None else last_day.toordinal(), known_at=moment
+        last_day=None if last_day is None else last_day.toordinal(), known_at=moment, country=country
     )
     originals = (event for event in stored if event.event_id not in skip) if skip else stored
     if not standing:

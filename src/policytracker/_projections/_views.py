@@ -36,13 +36,14 @@ D = TypeVar("D", bound=FuzzyDate | _dt.date | str)
 def timeline(
     log: EventLog, country: str, *, as_of: AsOf = None, known_at: KnownAt = None
 ) -> tuple[Event, ...]:
-    """The effective events about *country*, in valid-time order (see :func:`project` for the arguments).
+    """The effective events about *country*, in valid-time order (see :func:`project` for the arguments),
+    read through the store's country index.
 
     Raises:
         ValidationError: *country* is not a known code, or *as_of* / *known_at* are invalid.
     """
     code = normalize_country(country)
-    events = stream_effective(log, as_of=as_of, known_at=known_at)
+    events = stream_effective(log, as_of=as_of, known_at=known_at, country=code)
     return tuple(event for event in events if code in event.countries)
 
 
@@ -88,7 +89,7 @@ def holdings_history(
     points = []
     relevant = (
         event
-        for event in stream_effective(log, as_of=as_of, known_at=known_at)
+        for event in stream_effective(log, as_of=as_of, known_at=known_at, country=code)
         if isinstance(event, ReservePurchase | ReserveSale | HoldingsReported)
         and event.country == code
         and event.asset == symbol

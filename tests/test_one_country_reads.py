@@ -1,0 +1,213 @@
+"""One-country queries (``country_state``, ``timeline``, ``holdings_history``, ``state_series``, the
+command line with ``--country``) read only that country's records, through the store's country index, and
+give exactly the whole-history answer restricted to the country."""
+
+import datetime as dt
+import os
+import sqlite3
+import tempfile
+import urllib.parse
+import uuid
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import policytracker as pt
+from policytracker.cli import main
+from policytracker.testing import histories
+from tests.log_contract import StepClock, purchase
+from tests.test_seed_history import DATASET
+
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+COUNTRIES = ["PK", "SV", "RU"]
+SERVER = os.environ.get("POLICYTRACKER_TEST_POSTGRES")
+STORES = [
+    "log.db",
+    "log.jsonl",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not SERVER, reason="needs a PostgreSQL server: set POLICYTRACKER_TEST_POSTGRES to run it"
+        ),
+    ),
+]
+
+
+class Stores:
+    """Opens logs of a kind in a temporary folder (or a fresh PostgreSQL schema), closing and dropping
+    them afterwards."""
+
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp())
+        self.logs = []
+        self.schemas = []
+
+    def open(self, kind, clock):
+        if kind == "postgresql":
+            import psycopg
+
+            schema = f"pt_test_{uuid.uuid4().hex[:12]}"
+            with psycopg.connect(SERVER, autocommit=True) as admin:
+                admin.execute(f"CREATE SCHEMA {schema}")
+            self.schemas.append(schema)
+            separator = "&" if "?" in SERVER else "?"
+            target = f"{SERVER}{separator}options={urllib.parse.quote(f'-csearch_path={schema}')}"
+        else:
+            target = self.folder / f"{len(self.logs)}-{kind}"
+        log = pt.open_log(target, clock=clock)
+        self.logs.append(log)
+        return log
+
+    def close(self):
+        for log in self.logs:
+            log.close()
+        if self.schemas:
+            import psycopg
+
+            with psycopg.connect(SERVER, autocommit=True) as admin:
+                for schema in self.schemas:
+                    admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def whole_history_answer(log, country, as_of, known_at):
+    """The reference: every record read, the effective history computed in memory, then restricted."""
+    events = pt.effective_events(list(log.read()), as_of=as_of, known_at=known_at)
+    mine = [event for event in events if country in event.countries]
+    states = pt.fold(pt.COUNTRY_STATES, events)
+    return states.get(country) or pt.CountryState(country=country), tuple(mine)
+
+
+@pytest.mark.parametrize("kind", STORES)
+@settings(max_examples=40, deadline=None)
+@given(histories(max_size=25, countries=COUNTRIES), st.data())
+def test_one_country_answers_equal_the_whole_history_answers(kind, history, data):
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(history)), max_size=3)))
+    batches = list(zip([0, *cuts], [*cuts, len(history)], strict=True))
+    as_of = data.draw(st.none() | st.dates(min_value=dt.date(2014, 1, 1), max_value=dt.date(2031, 1, 1)))
+    known_at = data.draw(st.none() | st.integers(0, len(batches)).map(lambda h: T0 + dt.timedelta(hours=h)))
+    stores = Stores()
+    try:
+        moments = [T0 + dt.timedelta(hours=i) for i in range(len(batches) + 1)]
+        log = stores.open(kind, StepClock(*moments))
+        memory = pt.open_log(":memory:", clock=StepClock(*moments))  # read whole by the general path
+        for start, end in batches:
+            log.append(history[start:end])
+            memory.append(history[start:end])
+        for country in [*COUNTRIES, "AE"]:  # AE: never mentioned
+            state, events = whole_history_answer(log, country, as_of, known_at)
+
+            assert state == pt.country_state(log, country, as_of=as_of, known_at=known_at)
+            assert events == pt.timeline(log, country, as_of=as_of, known_at=known_at)
+            assert pt.holdings_history(
+                memory, country, as_of=as_of, known_at=known_at
+            ) == pt.holdings_history(log, country, as_of=as_of, known_at=known_at)
+    finally:
+        stores.close()
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_a_correction_moves_a_fact_from_one_country_to_another(kind):
+    wrong = purchase(country="PK", occurred="2025-06-10")
+    right = purchase(country="SV", occurred="2025-06-10")
+    stores = Stores()
+    try:
+        log = stores.open(kind, StepClock())
+        log.append([wrong, purchase(amount=1, occurred="2025-06-01")])
+        log.append([pt.EventCorrected(occurred="2025-07-01", target=wrong.event_id, replacement=right)])
+
+        assert () == pt.timeline(log, "PK")
+        assert [1, 7] == [event.amount for event in pt.timeline(log, "SV")]
+        assert {"BTC": 8} == pt.country_state(log, "SV").holdings
+        assert {} == pt.country_state(log, "PK").holdings
+        assert [1, 8] == [point.amount for point in pt.holdings_history(log, "SV")]
+        before = T0 - dt.timedelta(days=1)
+        assert () == pt.timeline(log, "SV", known_at=before)
+    finally:
+        stores.close()
+
+
+def _sv_views(log):
+    return pt.country_state(log, "SV"), pt.timeline(log, "SV"), pt.holdings_history(log, "SV")
+
+
+@pytest.mark.parametrize("kind", ["log.db", "log.jsonl"])
+def test_only_that_countrys_records_are_decoded(kind, tmp_path, monkeypatch):
+    with pt.open_log(tmp_path / kind, clock=StepClock()) as log:
+        log.append(pt.load_events(DATASET))
+        others = log.append([purchase(amount=n, country="AE") for n in range(1, 40)]).positions
+        expected = _sv_views(log)
+        amending = ("event.retracted", "event.corrected")
+        about_sv = [r for r in log.read() if "SV" in r.event.countries and r.event.tag not in amending]
+        amendments = [r for r in log.read() if r.event.tag in amending]
+        decoded = []
+        from policytracker._log import _core
+
+        original = _core.decode_stored
+
+        def counting(event, position, **kwargs):
+            decoded.append(position)
+            return original(event, position, **kwargs)
+
+        monkeypatch.setattr("policytracker._log._base.decode_stored", counting)
+
+        assert expected == (
+            pt.country_state(log, "SV"),
+            pt.timeline(log, "SV"),
+            pt.holdings_history(log, "SV"),
+        )
+        assert 3 * (len(about_sv) + len(amendments)) == len(decoded)
+        assert not set(others) & set(decoded)
+
+
+def test_state_series_and_the_command_line_read_one_country(tmp_path):
+    path = tmp_path / "log.db"
+    with pt.open_log(path, clock=StepClock()) as log:
+        log.append(pt.load_events(DATASET))
+        dates = ["2024-12-31", "2025-06-30", "2025-12-31"]
+        series = pt.state_series(log, "SV", dates)
+        assert [pt.country_state(log, "SV", as_of=d) for d in dates] == list(series.values())
+
+    import io
+    import json
+
+    out = io.StringIO()
+    assert 0 == main(["replay", str(path), "--country", "SV", "--format", "json"], stdout=out)
+    with pt.open_log(path) as log:
+        whole = pt.country_states(log)["SV"]
+    assert {"SV"} == set(json.loads(out.getvalue()))
+    assert str(whole.holdings["BTC"]) == json.loads(out.getvalue())["SV"]["holdings"]["BTC"]
+
+
+def _tampered(tmp_path, sql, *params):
+    path = tmp_path / "log.db"
+    with pt.open_log(path, clock=StepClock()) as log:
+        log.append([purchase(), purchase(amount=8, country="PK"), purchase(amount=9)])
+    with sqlite3.connect(path) as connection:
+        connection.execute(sql, params)
+    connection.close()
+    return path
+
+
+def test_a_record_the_country_index_wrongly_selects_is_refused(tmp_path):
+    path = _tampered(tmp_path, "INSERT INTO record_countries (country, position) VALUES ('RU', 2)")
+    with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match="position 2"):
+        pt.country_state(log, "RU")
+
+
+def test_a_changed_record_is_refused_by_a_one_country_read(tmp_path):
+    path = _tampered(
+        tmp_path, "UPDATE records SET event = replace(event, '\"9\"', '\"90\"') WHERE position = 3"
+    )
+    with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match="position 3"):
+        pt.timeline(log, "SV")
+
+
+@pytest.mark.parametrize("position", [1, 2])
+def test_a_record_removed_before_the_end_is_noticed_by_a_one_country_read(tmp_path, position):
+    # Position 1 is about SV, position 2 about PK: the SV read sees neither the record nor its successor's
+    # link, and still notices.
+    path = _tampered(tmp_path, "DELETE FROM records WHERE position = ?", position)
+    with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match="1 of the positions up to 3"):
+        pt.country_state(log, "SV")
