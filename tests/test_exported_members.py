@@ -50,6 +50,7 @@ PUBLIC = [
     "ReserveStage",
     "SerializationError",
     "Snapshot",
+    "SnapshotInfo",
     "Source",
     "Upcaster",
     "ValidationError",
@@ -75,6 +76,7 @@ PUBLIC = [
     "partnership_graph",
     "project",
     "registered_event_types",
+    "save_snapshot",
     "state_series",
     "timeline",
 ]

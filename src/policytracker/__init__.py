@@ -60,6 +60,7 @@ from policytracker._projections import (
     Projection,
     Projector,
     Snapshot,
+    SnapshotInfo,
     country_state,
     country_states,
     effective_events,
@@ -67,6 +68,7 @@ from policytracker._projections import (
     holdings_history,
     partnership_graph,
     project,
+    save_snapshot,
     state_series,
     timeline,
 )
@@ -131,6 +133,7 @@ __all__ = [
     "ReserveStage",
     "SerializationError",
     "Snapshot",
+    "SnapshotInfo",
     "Source",
     "Upcaster",
     "ValidationError",
@@ -156,6 +159,7 @@ __all__ = [
     "partnership_graph",
     "project",
     "registered_event_types",
+    "save_snapshot",
     "state_series",
     "timeline",
 ]

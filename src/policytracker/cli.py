@@ -45,6 +45,7 @@ from policytracker._log import (
 )
 from policytracker._projections import COUNTRY_STATES, CountryState, country_state, fold
 from policytracker._projections._history import check_as_of, check_known_at, stream_effective
+from policytracker._projections._stored import latest_country_states, save_snapshot
 from policytracker._serialization import event_to_dict
 from policytracker.exceptions import PolicyTrackerError, SerializationError
 
@@ -81,6 +82,14 @@ _EPILOG_REPAIR = """examples:
 Removes what a crash left at the end of a JSON Lines log: a torn final line and the lines of an append it
 cut off, whole, and says what it removed. Database logs write each append in one transaction: there is
 nothing to repair.
+"""
+_EPILOG_SNAPSHOT = """examples:
+  policytracker snapshot history.db
+  policytracker snapshot history.db --rebuild
+Stores the latest state of every country beside the records. A replay without --as-of or --known-at then
+loads it and folds in only what was appended since; the answer is always the one every record gives. Run
+it again whenever you like: it brings the stored state up to date. A stored state that does not match the
+log is ignored, and verify reports it.
 """
 _EPILOG_COPY = """examples:
   policytracker copy history.jsonl history.db
@@ -441,6 +450,8 @@ def _replay(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 code: country_state(log, code, as_of=args.as_of, known_at=args.known_at)
                 for code in dict.fromkeys(args.country)
             }
+        elif args.as_of is None and args.known_at is None and (stored := latest_country_states(log)):
+            states = stored  # the stored latest state, plus what was appended since
         else:
             states = fold(COUNTRY_STATES, _effective(log, args, err, "replaying"))
     if args.format == "json":
@@ -549,6 +560,18 @@ def _export(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             _say(err, f"exported {count} events to {args.output}")
         else:
             dump_events(events, out)
+    return 0
+
+
+def _snapshot(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    with _opened(args.log) as log:
+        info = save_snapshot(log, rebuild=args.rebuild)
+    how = (
+        "folded from every record"
+        if info.refolded is None
+        else f"brought up to date; refolded {', '.join(info.refolded) or 'no country'}"
+    )
+    _say(out, f"stored the latest state of {info.countries} countries at position {info.position} ({how})")
     return 0
 
 
@@ -681,6 +704,17 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("log", type=_existing, metavar="LOG")
     export.add_argument(
         "--output", "-o", metavar="FILE", help="write here (must not exist) instead of stdout"
+    )
+
+    snapshot = command(
+        "snapshot",
+        "Store the latest state of every country in the log, for fast replays.",
+        _EPILOG_SNAPSHOT,
+        _snapshot,
+    )
+    snapshot.add_argument("log", type=_existing, metavar="LOG")
+    snapshot.add_argument(
+        "--rebuild", action="store_true", help="fold the state from every record, ignoring the stored one"
     )
 
     stats = command("stats", "Summarise a log: records, dates, types, countries.", _EPILOG_STATS, _stats)

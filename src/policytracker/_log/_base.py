@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import abc
 import datetime as _dt
+import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -42,6 +43,7 @@ from policytracker._log._core import (
     StoredEvent,
     StoredIndex,
     StoredRecord,
+    StoredState,
     VerifyReport,
     chain_digest,
     check_record,
@@ -104,6 +106,16 @@ class BaseLog(abc.ABC):
     @abc.abstractmethod
     def _close(self) -> None:
         """Release store resources (the base marks the log closed)."""
+
+    def _read_states(self) -> list[tuple[str, int, str, str, str]]:
+        """Every stored state as ``(name, position, digest, content, content digest)``, as stored (none by
+        default)."""
+        return []
+
+    def _write_state(self, row: tuple[str, int, str, str, str]) -> None:
+        """Store a state row (see :meth:`_read_states`) under its name, replacing any earlier one, inside
+        the caller's transaction."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep stored states")
 
     # -- the contract -----------------------------------------------------------------------------------
 
@@ -383,6 +395,8 @@ class BaseLog(abc.ABC):
         self._check_open()
         checkpoint = _checkpoint(expect)
         report = self._verify_records()
+        if report.ok:
+            report = self._verify_states(report)
         if checkpoint is None:
             return report
         if not report.ok:
@@ -426,6 +440,64 @@ class BaseLog(abc.ABC):
                 return _bad(checked, digest, row.position, f"position {row.position}: {mismatch}")
             digest, checked = row.digest, checked + 1
         return VerifyReport(ok=True, checked=checked, head=checked, head_digest=digest)
+
+    # -- stored states ----------------------------------------------------------------------------------
+
+    def load_state(self, name: str) -> StoredState | None:
+        """The state stored under *name* (see ``StateKeeper``), or None when there is none, or when it
+        does not match: its content has another digest than the one stored with it, or the log does not
+        hold the record it was taken at with that record's digest. Takes no lock."""
+        self._check_open()
+        for row in self._read_states():
+            if row[0] == name:
+                return None if self._state_mismatch(row) else StoredState(*row[:4])
+        return None
+
+    def save_state(self, state: StoredState) -> None:
+        """Store *state* under its name, replacing any earlier one, with the digest of its content.
+
+        Raises:
+            IntegrityError: the log does not hold the record *state* was taken at with its digest.
+            PermissionError: the log is read-only.
+        """
+        self._check_open()
+        row = (state.name, state.position, state.digest, state.content, _content_digest(state.content))
+        # Records never change, so checking the record outside the write transaction is as good as inside.
+        if state.position and self._digest_at(state.position) != state.digest:
+            raise IntegrityError(
+                f"{self.target}: the state {state.name!r} was taken at position {state.position}, which "
+                "this log does not hold with that digest"
+            )
+        with self._mutex, self._transaction():
+            self._write_state(row)
+
+    def index_countries(self, event_ids: Iterable[uuid.UUID]) -> Mapping[uuid.UUID, tuple[str, ...]]:
+        """The countries the index gives each record of *event_ids* (ids not in the log are left out)."""
+        self._check_open()
+        return {event_id: found[1] for event_id, found in self._lookup(list(event_ids)).items()}
+
+    def _state_mismatch(self, row: tuple[str, int, str, str, str]) -> str:
+        """Why a stored state row does not match the log, or ""."""
+        name, position, digest, content, content_digest = row
+        if _content_digest(content) != content_digest:
+            return f"the stored state {name!r} does not match its digest: it was changed"
+        if position and self._digest_at(position) != digest:
+            return (
+                f"the stored state {name!r} was taken at position {position}, which this log does not hold "
+                "with that digest: it is of another log, or the log was changed"
+            )
+        return ""
+
+    def _verify_states(self, report: VerifyReport) -> VerifyReport:
+        for row in self._read_states():
+            mismatch = self._state_mismatch(row)
+            if mismatch:
+                return attrs.evolve(
+                    report,
+                    ok=False,
+                    reason=f"{mismatch}; reads ignore it (write it again with policytracker snapshot LOG)",
+                )
+        return report
 
     def _index_mismatch(self, position: int, text: str, stored: StoredIndex | None) -> str:
         """What differs between the stored index of record *position* and the codec's, or ""."""
@@ -780,6 +852,10 @@ def _against(report: VerifyReport, checkpoint: tuple[int, str], found: str | Non
     else:
         return report
     return attrs.evolve(report, ok=False, first_bad_position=min(position, report.head + 1), reason=reason)
+
+
+def _content_digest(content: str) -> str:
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 class DigestTable:

@@ -30,8 +30,10 @@ __all__ = [
     "Recorded",
     "Repairable",
     "Repaired",
+    "StateKeeper",
     "StoredIndex",
     "StoredRecord",
+    "StoredState",
     "Subscribable",
     "TornTail",
     "ValidTimeReader",
@@ -308,6 +310,38 @@ class EventReader(Protocol):
 
     def read_events(self, *, after: int = 0) -> Iterator[Event]:
         """The stored events after position *after*, in position order."""
+        ...
+
+
+class StoredState(NamedTuple):
+    """A projection's state kept in the store beside the records (see ``StateKeeper``): its ``name``, the
+    ``position`` and ``digest`` of the last record it folds in, and its ``content`` (JSON text, in the
+    projection's own documented format)."""
+
+    name: str
+    position: int
+    digest: str
+    content: str
+
+
+@runtime_checkable
+class StateKeeper(Protocol):
+    """A store that keeps projection states beside its records: written only on request (a state is
+    derived data, never a record), checked whenever it is read, and ignored when it does not match."""
+
+    def load_state(self, name: str) -> StoredState | None:
+        """The state stored under *name*, or None when there is none or it does not match the log: its
+        content does not match the digest stored with it, or the log does not hold the record it was taken
+        at with that record's digest."""
+        ...
+
+    def save_state(self, state: StoredState) -> None:
+        """Store *state* under its name, replacing any earlier one."""
+        ...
+
+    def index_countries(self, event_ids: Iterable[uuid.UUID]) -> Mapping[uuid.UUID, tuple[str, ...]]:
+        """The countries the store's index gives each record of *event_ids* (a retraction's or
+        correction's include its target's); ids not in the log are left out."""
         ...
 
 

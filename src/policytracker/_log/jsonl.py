@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import sys
 import uuid
@@ -388,6 +389,29 @@ class JSONLinesLog(ValidTimeOrdered):
             head=cut[0] - 1,
             head_digest=batches.before,
         )
+
+    def _read_states(self) -> list[tuple[str, int, str, str, str]]:
+        try:
+            text = self._states_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        try:
+            rows = json.loads(text)
+            return [(str(n), int(p), str(d), str(c), str(h)) for n, p, d, c, h in rows]
+        except (ValueError, TypeError):
+            return [("?", 0, "", text, "")]  # unreadable: it matches nothing, so it is ignored and reported
+
+    def _write_state(self, row: tuple[str, int, str, str, str]) -> None:
+        rows = {existing[0]: existing for existing in self._read_states() if existing[0] != "?"}
+        rows[row[0]] = row
+        temporary = self._states_path.with_name(self._states_path.name + ".tmp")
+        temporary.write_text(json.dumps([rows[name] for name in sorted(rows)]), encoding="utf-8")
+        os.replace(temporary, self._states_path)  # all or nothing
+
+    @property
+    def _states_path(self) -> Path:
+        """Projection states are kept beside the log, in ``<file>.states``."""
+        return self._path.with_name(self._path.name + ".states")
 
     def _head(self) -> int:
         with self._mutex, self._locked(fcntl.LOCK_SH):

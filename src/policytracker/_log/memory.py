@@ -20,6 +20,7 @@ class MemoryLog(BaseLog):
         super().__init__(":memory:", clock)
         self._rows: list[NewRecord] = []
         self._by_id: dict[uuid.UUID, NewRecord] = {}
+        self._states: dict[str, tuple[str, int, str, str, str]] = {}
 
     def _transaction(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()  # the base's mutex already serialises appends
@@ -53,6 +54,12 @@ class MemoryLog(BaseLog):
             previous = self._rows[number - 1] if number else None
             before = previous.digest if previous is not None and previous.position == position - 1 else None
             yield StoredRecord(position, recorded_at, digest, text, before)
+
+    def _read_states(self) -> list[tuple[str, int, str, str, str]]:
+        return [self._states[name] for name in sorted(self._states)]
+
+    def _write_state(self, row: tuple[str, int, str, str, str]) -> None:
+        self._states[row[0]] = row
 
     def _head(self) -> int:
         return len(self._rows)

@@ -51,6 +51,19 @@ LEFT JOIN (
 ORDER BY r.position
 """
 
+# Projection states kept beside the records (see StateKeeper): derived data, created when first written.
+_STATES_TABLE = """CREATE TABLE IF NOT EXISTS policytracker_states (
+    name TEXT PRIMARY KEY,
+    position BIGINT NOT NULL,
+    digest TEXT NOT NULL,
+    content TEXT NOT NULL,
+    content_digest TEXT NOT NULL
+)"""
+
+_READ_STATES = (
+    "SELECT name, position, digest, content, content_digest FROM policytracker_states ORDER BY name"
+)
+
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS policytracker_meta (
         key TEXT PRIMARY KEY,
@@ -296,6 +309,23 @@ class PostgresLog(IndexedLog):
                 yield StoredIndex(
                     position, tag, event_id, tuple(countries), (earliest, latest, rank), tuple(indexed or ())
                 )
+
+    def _read_states(self) -> list[tuple[str, int, str, str, str]]:
+        with self._mutex:
+            self._check_open()
+            if self._conn.execute("SELECT to_regclass('policytracker_states')").fetchone() in (None, (None,)):
+                return []
+            rows = self._conn.execute(_READ_STATES).fetchall()
+        return [tuple(row) for row in rows]
+
+    def _write_state(self, row: tuple[str, int, str, str, str]) -> None:
+        self._conn.execute(_STATES_TABLE)
+        self._conn.execute(
+            "INSERT INTO policytracker_states (name, position, digest, content, content_digest) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET position = excluded.position, "
+            "digest = excluded.digest, content = excluded.content, content_digest = excluded.content_digest",
+            row,
+        )
 
     def _head(self) -> int:
         with self._mutex:

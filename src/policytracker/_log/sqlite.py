@@ -65,6 +65,17 @@ LEFT JOIN (SELECT position, group_concat(country) AS countries FROM record_count
 ORDER BY r.position
 """
 
+# Projection states kept beside the records (see StateKeeper): derived data, created when first written.
+_STATES_TABLE = """CREATE TABLE IF NOT EXISTS states (
+    name TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    content TEXT NOT NULL,
+    content_digest TEXT NOT NULL
+)"""
+_HAS_STATES = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'states'"
+_READ_STATES = "SELECT name, position, digest, content, content_digest FROM states ORDER BY name"
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS policytracker_meta (
     key TEXT PRIMARY KEY,
@@ -442,6 +453,22 @@ class SQLiteLog(IndexedLog):
                 )
             if not rows:
                 return
+
+    def _read_states(self) -> list[tuple[str, int, str, str, str]]:
+        with self._mutex, self._sqlite_errors():
+            self._check_open()
+            reader = self._reader()
+            if reader.execute(_HAS_STATES).fetchone() is None:
+                return []
+            return [tuple(row) for row in reader.execute(_READ_STATES)]
+
+    def _write_state(self, row: tuple[str, int, str, str, str]) -> None:
+        self._conn.execute(_STATES_TABLE)
+        self._conn.execute(
+            "INSERT OR REPLACE INTO states (name, position, digest, content, content_digest) "
+            "VALUES (?, ?, ?, ?, ?)",
+            row,
+        )
 
     def _head(self) -> int:
         with self._mutex, self._sqlite_errors():

@@ -1,15 +1,11 @@
 """Projections: pure folds of the effective history into state, and views of it."""
 
 from policytracker._projections._core import Projection, fold, project
-from policytracker._projections._country import (
-    COUNTRY_STATES,
-    Conflict,
-    CountryState,
-    country_state,
-    country_states,
-)
+from policytracker._projections._country import COUNTRY_STATES, Conflict, CountryState
 from policytracker._projections._history import effective_events, valid_time_key
 from policytracker._projections._projector import Projector, Snapshot
+from policytracker._projections._queries import country_state, country_states
+from policytracker._projections._stored import SnapshotInfo, save_snapshot
 from policytracker._projections._views import (
     HoldingsPoint,
     Partnership,
@@ -30,6 +26,7 @@ __all__ = [
     "Projection",
     "Projector",
     "Snapshot",
+    "SnapshotInfo",
     "country_state",
     "country_states",
     "effective_events",
@@ -37,6 +34,7 @@ __all__ = [
     "holdings_history",
     "partnership_graph",
     "project",
+    "save_snapshot",
     "state_series",
     "timeline",
     "valid_time_key",

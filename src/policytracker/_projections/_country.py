@@ -11,7 +11,6 @@ from typing import Any
 
 import attrs
 
-from policytracker._countries import normalize_country
 from policytracker._dates import FuzzyDate
 from policytracker._events import (
     AdoptionEstimated,
@@ -37,19 +36,17 @@ from policytracker._events import (
     VisitPlanned,
 )
 from policytracker._frozenmap import FrozenMap
-from policytracker._log._core import EventLog
-from policytracker._projections._core import Projection, project
-from policytracker._projections._history import AsOf, KnownAt, stream_effective
+from policytracker._projections._core import Projection
+from policytracker._projections._history import valid_time_key
 from policytracker._validation import EXACT
 
 __all__ = [
     "COUNTRY_STATES",
     "Conflict",
     "CountryState",
-    "country_state",
-    "country_states",
     "fold_country",
     "fold_country_series",
+    "fold_country_states_keyed",
 ]
 
 _EMPTY: Mapping[Any, Any] = FrozenMap()
@@ -270,6 +267,28 @@ def _fold_country_states(
     return FrozenMap(dict(sorted(merged.items())))
 
 
+def fold_country_states_keyed(
+    events: Iterable[Event],
+) -> tuple[dict[str, CountryState], dict[str, tuple[int, int, int, uuid.UUID]]]:
+    """``country_states`` of *events* (the effective history, in valid-time order), and for each country
+    the valid-time key of the last event about it (which a stored state continues from)."""
+    builders: dict[str, _Builder] = {}
+    last: dict[str, tuple[int, int, int, uuid.UUID]] = {}
+    for event in events:
+        known = type(event) in _HANDLERS
+        key = None
+        for code in event.countries:
+            key = key or valid_time_key(event)
+            last[code] = key
+            if not known:
+                continue
+            builder = builders.get(code)
+            if builder is None:
+                builder = builders[code] = _Builder(CountryState(country=code))
+            builder.apply(event)
+    return {code: builder.freeze() for code, builder in sorted(builders.items())}, last
+
+
 def _apply_country_states(states: Mapping[str, CountryState], event: Event) -> Mapping[str, CountryState]:
     return _fold_country_states(states, (event,))
 
@@ -330,24 +349,3 @@ COUNTRY_STATES: Projection[Mapping[str, CountryState]] = Projection(
     fold_many=_fold_country_states,
     fold_country=_country_entry,
 )
-
-
-def country_states(
-    log: EventLog, *, as_of: AsOf = None, known_at: KnownAt = None
-) -> Mapping[str, CountryState]:
-    """The state of every country the effective history mentions (see :func:`project`), sorted by code."""
-    return project(log, COUNTRY_STATES, as_of=as_of, known_at=known_at)
-
-
-def country_state(
-    log: EventLog, country: str, *, as_of: AsOf = None, known_at: KnownAt = None
-) -> CountryState:
-    """The state of one *country* (an empty state when nothing is known about it), equal to its entry in
-    :func:`country_states`. Only that country's records (and the retractions and corrections) are read,
-    through the store's country index.
-
-    Raises:
-        ValidationError: *country* is not an ISO 3166-1 alpha-2 code, or *as_of* / *known_at* are invalid.
-    """
-    code = normalize_country(country)
-    return fold_country(code, stream_effective(log, as_of=as_of, known_at=known_at, country=code))

@@ -1,0 +1,417 @@
+"""The stored latest state: the built-in projection's state kept in the store beside the records.
+
+``save_snapshot(log)`` (on the command line, ``policytracker snapshot LOG``) writes it; a read never does,
+so readers stay lock-free. ``country_states(log)`` (the latest state: no ``as_of``, no ``known_at``) then
+loads it and folds in only what was appended since:
+
+- events about a country that sort after everything the snapshot folded for it (in valid-time order) are
+  folded on top of its stored state;
+- a country touched by a back-dated event, a retraction or a correction is refolded alone, from its own
+  records (read through the store's country index);
+- a snapshot that does not match the log (the record it was taken at, its own content digest, its format
+  or the projection's version) is ignored, never trusted: the state is then folded from the whole log.
+
+The stored content is canonical JSON (docs/log.md, "Stored states"), never pickle::
+
+    {"countries": {"SV": {"last": [earliest, latest, rank, "event id"], "state": {...}}, ...},
+     "digest": "<digest of the record at position>", "format": 1, "position": 1234,
+     "projection": "policytracker.country_states", "projection_version": 1,
+     "replacements": ["<id of each standing correction's replacement>", ...]}
+
+``state`` is a ``CountryState`` in the form ``make_converter().unstructure`` gives it, events in their
+stored form. ``last`` is the valid-time key of the last event about the country that the state folds in.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import enum
+import typing
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from policytracker._canonical import canonical_json, loads, read_uuid
+from policytracker._codec import decode_event, encode_event
+from policytracker._dates import FuzzyDate
+from policytracker._events import AMENDMENT_TAGS, Event
+from policytracker._frozenmap import FrozenMap
+from policytracker._log._core import EventLog, Recorded, StateKeeper, StoredState
+from policytracker._projections._country import (
+    COUNTRY_STATES,
+    Conflict,
+    CountryState,
+    fold_country_states_keyed,
+)
+from policytracker._projections._history import Resolver, ValidKey, stream_effective, valid_time_key
+from policytracker.exceptions import ConcurrencyError
+
+__all__ = ["SnapshotInfo", "latest_country_states", "save_snapshot"]
+
+#: The name the built-in projection's latest state is stored under, and the version of its format.
+NAME = COUNTRY_STATES.name
+FORMAT = 1
+# Appended records beyond which folding them in one by one costs more than a streamed replay.
+_MAX_NEW = 200_000
+
+
+@attrs.frozen(kw_only=True)
+class SnapshotInfo:
+    """What :func:`save_snapshot` stored: the ``position`` and ``digest`` of the last record the state
+    folds in, how many ``countries`` it holds, and the ``refolded`` countries (those a back-dated event or
+    an amendment since the previous snapshot touched; None when the state was folded from the whole log)."""
+
+    position: int
+    digest: str
+    countries: int
+    refolded: tuple[str, ...] | None
+
+
+@attrs.frozen(kw_only=True)
+class _Latest:
+    position: int
+    digest: str
+    states: Mapping[str, CountryState]
+    last: Mapping[str, ValidKey]
+    replacements: frozenset[uuid.UUID]
+    refolded: tuple[str, ...] | None = None
+
+
+def save_snapshot(log: EventLog, *, rebuild: bool = False) -> SnapshotInfo:
+    """Store the latest state of the built-in projection (``country_states(log)``) in *log*, beside its
+    records, so that later ``country_states(log)`` calls, in any process, load it and fold in only what
+    was appended since. A valid earlier snapshot is brought up to date, unless *rebuild* is true: then the
+    state is folded from the whole log.
+
+    Raises:
+        TypeError: the log's store cannot keep a state.
+        PermissionError: the log is read-only.
+        ConcurrencyError: appends kept arriving in the same microsecond as the last record read.
+    """
+    if not isinstance(log, StateKeeper):
+        raise TypeError(f"{log!r} cannot keep a stored state")
+    base = None if rebuild else _decoded(log.load_state(NAME))
+    latest = _brought_up_to_date(log, base) if base is not None else None
+    if latest is None:
+        latest = _folded_whole(log)
+    log.save_state(StoredState(NAME, latest.position, latest.digest, _encoded(latest)))
+    return SnapshotInfo(
+        position=latest.position,
+        digest=latest.digest,
+        countries=len(latest.states),
+        refolded=latest.refolded,
+    )
+
+
+def latest_country_states(log: EventLog) -> Mapping[str, CountryState] | None:
+    """The latest ``country_states`` from the log's stored state plus what was appended since, or None
+    when there is no stored state that matches the log (or too much was appended since to be worth it)."""
+    if not isinstance(log, StateKeeper):
+        return None
+    base = _decoded(log.load_state(NAME))
+    if base is None:
+        return None
+    latest = _brought_up_to_date(log, base)
+    return None if latest is None else FrozenMap(dict(sorted(latest.states.items())))
+
+
+# -- building -----------------------------------------------------------------------------------------------
+
+
+def _last_record(log: EventLog) -> Recorded | None:
+    head = log.head
+    return next(log.read(after=head - 1), None) if head else None
+
+
+def _folded_whole(log: EventLog) -> _Latest:
+    """The state folded from the whole log, up to its last record, read as known when that record was
+    written (so that appends arriving meanwhile are left for the next snapshot)."""
+    for _attempt in range(5):
+        last = _last_record(log)
+        if last is None:
+            return _Latest(position=0, digest="", states={}, last={}, replacements=frozenset())
+        events = stream_effective(log, known_at=last.recorded_at)
+        states, keys = fold_country_states_keyed(events)
+        replacements = _standing_replacements(log, last.position)
+        if _settled(log, last):
+            return _Latest(
+                position=last.position,
+                digest=last.digest,
+                states=states,
+                last=keys,
+                replacements=replacements,
+            )
+    raise ConcurrencyError(_BUSY)
+
+
+_BUSY = "appends kept arriving in the microsecond of the last record read; try again"
+
+
+def _settled(log: EventLog, last: Recorded) -> bool:
+    """Whether every record a read as known at *last*'s stamp could include is at or before it."""
+    following = next(log.read(after=last.position), None)
+    return following is None or following.recorded_at > last.recorded_at
+
+
+def _amendments(log: EventLog, upto: int) -> Resolver:
+    """The retractions and corrections through position *upto*, resolved (open world: the originals they
+    amend are not read)."""
+    resolver = Resolver(open_world=True)
+    for record in log.read(types=sorted(AMENDMENT_TAGS)):
+        if record.position > upto:
+            break
+        resolver.add(record.event)
+    return resolver
+
+
+def _standing_replacements(log: EventLog, upto: int) -> frozenset[uuid.UUID]:
+    """The ids of the replacements that stand in for an original, through position *upto*."""
+    return _replacement_ids(_amendments(log, upto))
+
+
+def _replacement_ids(resolver: Resolver) -> frozenset[uuid.UUID]:
+    ids = set()
+    for root in set(resolver.root.values()):
+        value = resolver.amended_value(root)
+        if isinstance(value, Event):
+            ids.add(value.event_id)
+    return frozenset(ids)
+
+
+def _chain_countries(log: StateKeeper, resolver: Resolver, amendments: list[Event]) -> set[str]:
+    """Every country that any version of a fact the *amendments* amend belongs to: its original's and
+    each replacement's along its chain of corrections (a retraction of the original takes them all out,
+    a retraction of a correction brings back the version before it)."""
+    roots = {resolver.root[event.event_id] for event in amendments if event.event_id in resolver.root}
+    chain = [amendment for amendment, root in resolver.root.items() if root in roots]
+    indexed = log.index_countries([*roots, *chain])
+    countries: set[str] = set()
+    for event_id in [*roots, *chain]:
+        countries.update(indexed.get(event_id, ()))
+        correction = resolver.corrections.get(event_id)
+        if correction is not None:
+            countries.update(correction.replacement.countries)
+    return countries
+
+
+def _brought_up_to_date(log: EventLog, base: _Latest) -> _Latest | None:
+    """*base* with the records appended since folded in; None when too many were appended to be worth it.
+    Countries touched by an amendment or a back-dated event are refolded alone."""
+    assert isinstance(log, StateKeeper)
+    if log.head - base.position > _MAX_NEW:
+        return None
+    new = list(log.read(after=base.position))
+    if not new:
+        return base
+    last = new[-1]
+    refold: set[str] = set()
+    amendments = [record.event for record in new if record.event.tag in AMENDMENT_TAGS]
+    replacements = base.replacements
+    if amendments:
+        resolver = _amendments(log, last.position)
+        refold.update(_chain_countries(log, resolver, amendments))
+        replacements = _replacement_ids(resolver)
+    fresh: dict[str, list[tuple[ValidKey, Event]]] = {}
+    for record in new:
+        event = record.event
+        if event.tag in AMENDMENT_TAGS:
+            continue
+        key = valid_time_key(event)
+        for code in event.countries:
+            stored_key = base.last.get(code)
+            if event.event_id in replacements or (stored_key is not None and key <= stored_key):
+                refold.add(code)
+            else:
+                fresh.setdefault(code, []).append((key, event))
+    states, keys = dict(base.states), dict(base.last)
+    for code in refold:
+        events = list(stream_effective(log, known_at=last.recorded_at, country=code))
+        _put(states, keys, code, None, events)
+    for code, entries in fresh.items():
+        if code not in refold:
+            entries.sort(key=lambda entry: entry[0])
+            events = [event for _, event in entries]
+            _put(states, keys, code, states.get(code), events)
+    if refold and not _settled(log, last):
+        return _folded_whole(log)
+    return _Latest(
+        position=last.position,
+        digest=last.digest,
+        states=states,
+        last=keys,
+        replacements=replacements,
+        refolded=tuple(sorted(refold)),
+    )
+
+
+def _put(
+    states: dict[str, CountryState],
+    keys: dict[str, ValidKey],
+    code: str,
+    state: CountryState | None,
+    events: list[Event],
+) -> None:
+    """Fold *events* (about *code*, in valid-time order) into *state* and keep the result and the key of
+    the last event (no entry, and no key, when they give the country none)."""
+    entry = _fold_entry(code, state, events)
+    if events:
+        keys[code] = valid_time_key(events[-1])
+    elif state is None:
+        keys.pop(code, None)
+    if entry is None:
+        states.pop(code, None)
+    else:
+        states[code] = entry
+
+
+def _fold_entry(code: str, state: CountryState | None, events: list[Event]) -> CountryState | None:
+    fold_country = COUNTRY_STATES.fold_country
+    assert fold_country is not None
+    entry = fold_country(code, state, events)
+    assert entry is None or isinstance(entry, CountryState)
+    return entry
+
+
+# -- the stored form ----------------------------------------------------------------------------------------
+
+
+def _encoded(latest: _Latest) -> str:
+    return canonical_json(
+        {
+            "format": FORMAT,
+            "projection": NAME,
+            "projection_version": COUNTRY_STATES.version,
+            "position": latest.position,
+            "digest": latest.digest,
+            "replacements": sorted(str(event_id) for event_id in latest.replacements),
+            "countries": {
+                code: {
+                    "last": [*latest.last[code][:3], str(latest.last[code][3])],
+                    "state": _STATE_CODEC.encode(state),
+                }
+                for code, state in latest.states.items()
+            },
+        }
+    )
+
+
+def _decoded(stored: StoredState | None) -> _Latest | None:
+    """The stored state, or None when there is none or it is of another format or projection version."""
+    if stored is None:
+        return None
+    try:
+        obj = loads(stored.content)
+        if (
+            obj.get("format") != FORMAT
+            or obj.get("projection") != NAME
+            or obj.get("projection_version") != COUNTRY_STATES.version
+            or obj.get("position") != stored.position
+            or obj.get("digest") != stored.digest
+        ):
+            return None
+        countries = obj["countries"]
+        states = {code: _STATE_CODEC.decode(entry["state"]) for code, entry in countries.items()}
+        keys = {code: _key(entry["last"]) for code, entry in countries.items()}
+        replacements = frozenset(uuid.UUID(text) for text in obj["replacements"])
+    except Exception:  # a state that cannot be read is ignored, never trusted
+        return None
+    return _Latest(
+        position=stored.position,
+        digest=stored.digest,
+        states=states,
+        last=keys,
+        replacements=replacements,
+    )
+
+
+def _key(parts: Iterable[Any]) -> ValidKey:
+    earliest, latest, rank, event_id = parts
+    return (int(earliest), int(latest), int(rank), uuid.UUID(event_id))
+
+
+# -- CountryState, field by field ---------------------------------------------------------------------------
+
+
+class _StateCodec:
+    """``CountryState`` to and from its stored JSON form, one function per field chosen from the field's
+    type: events in their stored form (through the codec), amounts as decimal strings, dates as EDTF
+    strings, sets as sorted lists, conflicts as ``{"message", "event_ids"}``. A state of a million events
+    holds tens of thousands of events and conflicts, so reading them is the cost of loading a snapshot."""
+
+    def __init__(self) -> None:
+        hints = typing.get_type_hints(CountryState)
+        self.fields = [(field.name, _field_codec(hints[field.name])) for field in attrs.fields(CountryState)]
+
+    def encode(self, state: CountryState) -> dict[str, Any]:
+        return {name: encode(getattr(state, name)) for name, (encode, _) in self.fields}
+
+    def decode(self, obj: dict[str, Any]) -> CountryState:
+        return CountryState(**{name: decode(obj[name]) for name, (_, decode) in self.fields if name in obj})
+
+
+_Pair = tuple[Callable[[Any], Any], Callable[[Any], Any]]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _field_codec(hint: Any) -> _Pair:
+    """The (encode, decode) pair of a ``CountryState`` field of type *hint*."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint in (str, int, bool) or hint == int | None:
+        return _same, _same
+    if hint is Decimal:
+        return str, Decimal
+    if hint == FuzzyDate | None:
+        return (lambda d: None if d is None else str(d)), (
+            lambda t: None if t is None else FuzzyDate.parse(t)
+        )
+    if origin is frozenset:
+        return sorted, frozenset
+    if origin is tuple and args[1:] == (Ellipsis,):
+        one_encode, one_decode = _value_codec(args[0])
+        return (lambda items: [one_encode(item) for item in items]), (
+            lambda items: tuple([one_decode(item) for item in items])
+        )
+    if origin in (Mapping, collections.abc.Mapping, dict):
+        value_encode, value_decode = _value_codec(args[1])
+        return (lambda items: {key: value_encode(value) for key, value in items.items()}), (
+            lambda items: FrozenMap({key: value_decode(value) for key, value in items.items()})
+        )
+    raise TypeError(f"CountryState: no stored form for a field of type {hint!r}")
+
+
+def _value_codec(hint: Any) -> _Pair:
+    """The (encode, decode) pair of one item of a tuple or mapping field."""
+    if isinstance(hint, type) and issubclass(hint, Event):
+        return encode_event, decode_event
+    if hint is Conflict:
+        return (
+            lambda conflict: {"message": conflict.message, "event_ids": [str(i) for i in conflict.event_ids]},
+            lambda obj: Conflict(message=obj["message"], event_ids=tuple(map(_uuid, obj["event_ids"]))),
+        )
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return (lambda member: member.value), hint
+    if hint is Decimal:
+        return str, Decimal
+    if hint in (str, int, bool):
+        return _same, _same
+    raise TypeError(f"CountryState: no stored form for an item of type {hint!r}")
+
+
+def _optional(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else function(value)
+
+
+def _uuid(text: str) -> uuid.UUID:
+    found = read_uuid(text)
+    if found is None:
+        raise ValueError(f"not a UUID: {text!r}")
+    return found
+
+
+_STATE_CODEC = _StateCodec()

@@ -1,0 +1,201 @@
+"""The stored latest state (``save_snapshot``): ``country_states(log)`` loads it and folds in only what
+was appended since, always equal to the state folded from the whole log; a state that does not match the
+log is ignored and reported by ``verify()``, never trusted."""
+
+import datetime as dt
+import json
+import sqlite3
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import policytracker as pt
+from policytracker._projections._stored import latest_country_states
+from policytracker.cli import main
+from policytracker.testing import histories
+from tests.log_contract import StepClock, purchase
+from tests.test_one_country_reads import STORES, Stores
+from tests.test_seed_history import DATASET
+
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+COUNTRIES = ["PK", "SV", "RU"]
+
+
+def whole(log):
+    """The reference: the built-in projection folded from the whole log, never from a stored state."""
+    return pt.project(log, pt.COUNTRY_STATES)
+
+
+@pytest.mark.parametrize("kind", [":memory:", *STORES])
+@settings(max_examples=30, deadline=None)
+@given(histories(max_size=30, countries=COUNTRIES), st.data())
+def test_the_stored_state_plus_what_came_since_equals_the_whole_fold(kind, history, data):
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(history)), min_size=1, max_size=3)))
+    snapshot_after = data.draw(st.sets(st.integers(0, len(cuts))), label="snapshot after batches")
+    batches = list(zip([0, *cuts], [*cuts, len(history)], strict=True))
+    stores = Stores()
+    try:
+        clock = StepClock(*[T0 + dt.timedelta(hours=i) for i in range(len(batches) + 1)])
+        log = pt.open_log(":memory:", clock=clock) if kind == ":memory:" else stores.open(kind, clock)
+        snapshots = 0
+        for number, (start, end) in enumerate(batches):
+            log.append(history[start:end])
+            if number in snapshot_after:
+                info = pt.save_snapshot(log)
+                snapshots += 1
+                assert log.head == info.position
+
+            assert whole(log) == pt.country_states(log)
+        if snapshots:
+            assert whole(log) == latest_country_states(log)  # the stored state was used
+            assert log.verify().ok
+    finally:
+        stores.close()
+
+
+def seeded(tmp_path, name="log.db"):
+    log = pt.open_log(tmp_path / name, clock=StepClock())
+    log.append(pt.load_events(DATASET))
+    return log
+
+
+def test_appends_in_valid_time_order_are_folded_on_top(tmp_path):
+    with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+        log.append(
+            [purchase(amount=3, occurred="2026-01-02"), purchase(amount=4, country="PK", occurred="2026")]
+        )
+
+        info = pt.save_snapshot(log)
+
+        assert () == info.refolded
+        assert whole(log) == pt.country_states(log)
+
+
+def test_a_back_dated_event_or_an_amendment_refolds_only_the_countries_it_touches(tmp_path):
+    with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+        early = purchase(amount=1, occurred="2020-01-01")
+        log.append([early, purchase(amount=2, country="PK", occurred="2030-01-01")])
+        assert ("SV",) == pt.save_snapshot(log).refolded
+
+        log.append([pt.EventRetracted(occurred="2026-01-01", target=early.event_id)])
+        assert ("SV",) == pt.save_snapshot(log).refolded
+        assert whole(log) == pt.country_states(log)
+
+
+def test_a_fact_appended_again_as_a_standing_replacement_is_not_counted_twice(tmp_path):
+    wrong, right = purchase(amount=5, occurred="2025-06-01"), purchase(amount=6, occurred="2025-06-01")
+    with pt.open_log(tmp_path / "log.db", clock=StepClock()) as log:
+        log.append(
+            [wrong, pt.EventCorrected(occurred="2025-07-01", target=wrong.event_id, replacement=right)]
+        )
+        pt.save_snapshot(log)
+        log.append([right])  # the same fact as the replacement: it counts once
+
+        assert {"BTC": 6} == pt.country_states(log)["SV"].holdings
+        assert whole(log) == pt.country_states(log)
+
+
+def test_a_read_never_writes_the_state(tmp_path, monkeypatch):
+    with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+        log.append([purchase(amount=3, occurred="2026-01-02")])
+
+        def refuse(*_args):
+            raise AssertionError("a read wrote the state")
+
+        monkeypatch.setattr(type(log), "save_state", refuse)
+        assert whole(log) == pt.country_states(log)
+
+
+def _states_row(path):
+    with sqlite3.connect(path) as connection:
+        row = connection.execute("SELECT content, content_digest FROM states").fetchone()
+    connection.close()
+    return row
+
+
+def _set_state(path, content, content_digest=None):
+    with sqlite3.connect(path) as connection:
+        if content_digest is None:
+            connection.execute("UPDATE states SET content = ?", (content,))
+        else:
+            connection.execute("UPDATE states SET content = ?, content_digest = ?", (content, content_digest))
+    connection.close()
+
+
+def test_a_changed_state_is_ignored_and_reported_by_verify(tmp_path):
+    with seeded(tmp_path) as log:
+        expected = whole(log)
+        pt.save_snapshot(log)
+    content, _ = _states_row(tmp_path / "log.db")
+    _set_state(tmp_path / "log.db", content.replace('"6238"', '"9999"'))
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert latest_country_states(log) is None
+        assert expected == pt.country_states(log)
+        report = log.verify()
+    assert not report.ok
+    assert "does not match its digest" in report.reason
+    assert 23 == report.head  # the records themselves are intact
+
+
+def test_a_state_of_another_projection_version_is_ignored(tmp_path):
+    import hashlib
+
+    with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+    content, _ = _states_row(tmp_path / "log.db")
+    other = content.replace('"projection_version":1', '"projection_version":2')
+    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert latest_country_states(log) is None
+        assert whole(log) == pt.country_states(log)
+
+
+def test_a_state_taken_from_another_log_is_ignored_and_reported(tmp_path):
+    with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+    other = tmp_path / "other.db"
+    with pt.open_log(other, clock=StepClock(T0)) as log:
+        log.append(pt.load_events(DATASET))
+    with sqlite3.connect(other) as connection:
+        connection.execute(f"ATTACH DATABASE '{tmp_path / 'log.db'}' AS first")
+        connection.execute("CREATE TABLE states AS SELECT * FROM first.states")
+    connection.close()
+
+    with pt.open_log(other) as log:
+        assert latest_country_states(log) is None
+        assert whole(log) == pt.country_states(log)
+        assert "of another log" in log.verify().reason
+
+
+def test_rebuilding_ignores_the_stored_state(tmp_path):
+    with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+        assert pt.save_snapshot(log, rebuild=True).refolded is None
+
+
+def test_a_read_only_log_cannot_keep_a_state(tmp_path):
+    path = tmp_path / "log.db"
+    seeded(tmp_path).close()
+    from policytracker._log.sqlite import SQLiteLog
+
+    with SQLiteLog(path, read_only=True) as log, pytest.raises(PermissionError):
+        pt.save_snapshot(log)
+
+
+def test_the_command_line_writes_the_state(tmp_path, capsys):
+    seeded(tmp_path).close()
+    path = str(tmp_path / "log.db")
+
+    assert 0 == main(["snapshot", path])
+    out = capsys.readouterr().out
+    assert "stored the latest state of 3 countries at position 23" in out
+
+    assert 0 == main(["replay", path, "--format", "json"])
+    states = json.loads(capsys.readouterr().out)
+    assert "6238" == states["SV"]["holdings"]["BTC"]
