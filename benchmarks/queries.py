@@ -94,6 +94,7 @@ QUERIES = (
     ),
 )
 CLI_LABEL = "`policytracker replay LOG --country {c}` (whole process)"
+STARTUP_LABEL = "start-up alone: `policytracker --help` (whole process)"
 STORED_LABEL = f"`country_states(log)`, stored latest state + {NEW_EVENTS:,} new events"
 NO_STORED_STATE = "n/a (no stored state)"
 
@@ -363,16 +364,14 @@ def _cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "policytracker"]
 
 
-def _measure_cli(target: str, country: str, repeat: int) -> dict[str, Any]:
-    """Best of *repeat* runs of the command line, each timed as a whole process (start-up, imports,
-    opening the log, the query and printing), with that process's own peak RSS."""
+def _measure_cli(arguments: list[str], repeat: int) -> dict[str, Any]:
+    """Best of *repeat* runs of the command line with *arguments*, each timed as a whole process
+    (start-up, imports, opening the log, the query and printing), with that process's own peak RSS."""
     best: dict[str, Any] | None = None
     for _ in range(repeat):
         with tempfile.TemporaryFile() as errors:
             started = time.perf_counter()
-            process = subprocess.Popen(
-                [*_cli(), "replay", target, "--country", country], stdout=subprocess.DEVNULL, stderr=errors
-            )
+            process = subprocess.Popen([*_cli(), *arguments], stdout=subprocess.DEVNULL, stderr=errors)
             _, status, usage = os.wait4(process.pid, 0)
             seconds = time.perf_counter() - started
             process.returncode = os.waitstatus_to_exitcode(status)
@@ -480,7 +479,8 @@ def _measure_log(
         if query.key == "timeline" and "size" in result:
             count = result["size"]
         add(query.key, query.label, query.rate, result)
-    add("cli", CLI_LABEL, None, _measure_cli(place.target, country, args.repeat))
+    add("cli", CLI_LABEL, None, _measure_cli(["replay", place.target, "--country", country], args.repeat))
+    add("startup", STARTUP_LABEL, None, _measure_cli(["--help"], args.repeat))
     result = _measure_stored(place, country, args.repeat, folder, args.postgres, args.smoke)
     stored_checks = result.pop("checks", [])
     add("stored", STORED_LABEL, None, result)
@@ -531,7 +531,7 @@ def _table(rows: list[dict[str, Any]], countries: dict[tuple[str, int], tuple[st
         "| query | store | N | seconds | peak MB | events/s |",
         "|---|---|--:|--:|--:|--:|",
     ]
-    order = [query.key for query in QUERIES] + ["cli", "stored"]
+    order = [query.key for query in QUERIES] + ["cli", "startup", "stored"]
     for row in sorted(rows, key=lambda row: (order.index(row["key"]), STORES.index(row["store"]), row["n"])):
         country, count = countries[row["store"], row["n"]]
         seconds, peak, rate = _cell(row, country, count)
