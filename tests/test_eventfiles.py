@@ -123,3 +123,11 @@ def test_a_bad_country_cell_gets_its_hint_and_line(tmp_path):
 
     assert "line 2" in str(info.value)
     assert "did you mean 'SV' (El Salvador)?" in str(info.value)
+
+
+def test_a_key_column_gives_each_row_its_key(tmp_path):
+    text = "key,type,occurred,country,amount\nsv-2025-06,reserve.purchase,2025-06,SV,7\n"
+
+    assert [
+        pt.ReservePurchase(occurred="2025-06", country="SV", amount=7, key="sv-2025-06")
+    ] == pt.load_events(_written(tmp_path, text))
