@@ -51,6 +51,8 @@ PUBLIC = [
     "SerializationError",
     "Snapshot",
     "Source",
+    "SyncChange",
+    "SyncPlan",
     "Upcaster",
     "ValidationError",
     "VerifyReport",
@@ -76,6 +78,7 @@ PUBLIC = [
     "project",
     "registered_event_types",
     "state_series",
+    "sync",
     "timeline",
 ]
 

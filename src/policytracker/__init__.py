@@ -77,6 +77,7 @@ from policytracker._serialization import (
     event_to_json,
     make_converter,
 )
+from policytracker._sync import SyncChange, SyncPlan, sync
 from policytracker.exceptions import (
     ConcurrencyError,
     DuplicateEventError,
@@ -132,6 +133,8 @@ __all__ = [
     "SerializationError",
     "Snapshot",
     "Source",
+    "SyncChange",
+    "SyncPlan",
     "Upcaster",
     "ValidationError",
     "VerifyReport",
@@ -157,6 +160,7 @@ __all__ = [
     "project",
     "registered_event_types",
     "state_series",
+    "sync",
     "timeline",
 ]
 
