@@ -262,3 +262,13 @@ def test_the_seed_history_syncs_into_a_new_log(tmp_path):
 
     assert len(pt.load_events(DATASET)) == len(plan.changes) == plan.written.head
     assert () == pt.sync(target, DATASET).changes
+
+
+def test_every_store_follows_a_file_through_its_edits(policytracker_log):
+    log = policytracker_log
+    for rows in ([buy("a"), buy("b")], [buy("a", amount=8)], [buy("a"), buy("b", amount=2)]):
+        pt.sync(log, rows, retract_missing=True)
+
+        assert {row.key: row for row in rows} == effective_by_key(log)
+        assert () == pt.sync(log, rows, retract_missing=True).changes
+    assert log.verify().ok

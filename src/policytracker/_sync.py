@@ -22,7 +22,7 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal, cast
 
 import attrs
 
@@ -34,7 +34,7 @@ from policytracker._projections._history import Resolver
 from policytracker._serialization import event_from_dict, event_to_dict
 from policytracker.exceptions import SerializationError, ValidationError
 
-__all__ = ["SyncChange", "SyncPlan", "sync"]
+__all__ = ["SyncChange", "SyncPlan", "checked_rows", "make_plan", "sync"]
 
 #: What a change does to its key: ``"add"`` a new event, ``"correct"`` the key's event (or adopt an event
 #: without a key), ``"retract"`` it (its row left the file), ``"restore"`` it (its row came back).
@@ -123,21 +123,36 @@ def sync(
             own amendments of a key keep sync from making it read as the file does.
         ConcurrencyError: another writer appended while the plan was made; nothing was written.
     """
-    rows = _rows(source, format)
+    rows = checked_rows(source, format=format)
     with _opened(log, dry_run=dry_run) as opened:
-        plan = _Planner(opened).plan(rows, retract_missing)
+        plan = make_plan(opened, rows, retract_missing=retract_missing)
         if dry_run or not plan.changes:
             return plan
         return attrs.evolve(plan, written=opened.append(plan.events, expected_position=plan.head))
 
 
+def make_plan(log: EventLog, rows: Rows, *, retract_missing: bool) -> SyncPlan:
+    """The plan that makes *log* say what the :func:`checked_rows` *rows* say (nothing is written)."""
+    return _Planner(log).plan(rows, retract_missing)
+
+
 # -- the rows -------------------------------------------------------------------------------------------
 
+#: Checked rows: each event with its line (or its 1-based place in a list of events).
+Rows = list[tuple[int, Event]]
 
-def _rows(source: str | os.PathLike[str] | Iterable[Event], format: str | None) -> list[tuple[int, Event]]:
+
+def checked_rows(
+    source: str | os.PathLike[str] | IO[str] | Iterable[Event], *, format: str | None = None
+) -> Rows:
+    """The rows of *source* (an event file, a text stream of one, or events), checked for sync: each an
+    event that is not an amendment, each with a key of its own (see :func:`sync` for the errors)."""
     if isinstance(source, str | os.PathLike):
         name, unit = str(source), "line"
         rows = load_rows(Path(source), format=format)
+    elif hasattr(source, "read"):
+        name, unit = getattr(source, "name", "<stream>"), "line"
+        rows = load_rows(cast(IO[str], source), format=format or "jsonl")
     else:
         name, unit = "the events", "row"
         rows = list(enumerate(source, start=1))
@@ -156,7 +171,7 @@ def _rows(source: str | os.PathLike[str] | Iterable[Event], format: str | None) 
     return [(number, _content_derived(event)) for number, event in rows]
 
 
-def _problems(rows: list[tuple[int, Event]], unit: str) -> list[SerializationError]:
+def _problems(rows: Rows, unit: str) -> list[SerializationError]:
     problems = []
     lines: dict[str, list[int]] = {}
     for number, event in rows:
@@ -276,7 +291,7 @@ class _Planner:
             end = standing[-1]
             latest = resolver.corrections[end].replacement
 
-    def plan(self, rows: list[tuple[int, Event]], retract_missing: bool) -> SyncPlan:
+    def plan(self, rows: Rows, retract_missing: bool) -> SyncPlan:
         changes: list[SyncChange] = []
         unchanged: list[str] = []
         for line, row in rows:
