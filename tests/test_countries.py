@@ -149,3 +149,33 @@ def test_an_eu_event_is_kept_and_named():
 
     assert "EU" == statement.country
     assert "European Union" == pt.country_name(statement.country)
+
+
+def test_the_command_line_takes_names_and_alpha_3_codes(tmp_path):
+    from tests.test_cli import run
+    from tests.test_seed_history import DATASET
+
+    log = tmp_path / "seeds.db"
+    run("append", log, DATASET)
+
+    by_name = run("replay", log, "--country", "El Salvador")
+    by_alpha_3 = run("replay", log, "--country", "slv")
+    timeline = run("timeline", log, "Pakistan")
+
+    assert 0 == by_name[0] == by_alpha_3[0] == timeline[0]
+    assert by_name[1] == by_alpha_3[1] == run("replay", log, "--country", "SV")[1]
+    assert by_name[1].startswith("El Salvador (SV)")
+    assert "Bilal Bin Saqib" in timeline[1]
+
+
+def test_the_command_line_hints_at_the_country_meant(tmp_path):
+    from tests.test_cli import run
+
+    log = tmp_path / "log.db"
+    pt.open_log(log).close()
+
+    code, out, err = run("replay", log, "--country", "Salvador")
+
+    assert (2, "") == (code, out)
+    assert 1 == len(err.splitlines())
+    assert "unknown country 'Salvador': did you mean 'SV' (El Salvador)?" in err
