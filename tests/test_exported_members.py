@@ -52,6 +52,8 @@ PUBLIC = [
     "Snapshot",
     "SnapshotInfo",
     "Source",
+    "SyncChange",
+    "SyncPlan",
     "Upcaster",
     "ValidationError",
     "VerifyReport",
@@ -78,6 +80,7 @@ PUBLIC = [
     "registered_event_types",
     "save_snapshot",
     "state_series",
+    "sync",
     "timeline",
 ]
 

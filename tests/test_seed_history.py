@@ -89,3 +89,10 @@ def test_vague_dates_stay_vague(history):
     assert pt.Precision.MONTH == precisions["2025-01"]  # "Tether opened a headquarters there in January"
     assert pt.Precision.YEAR == precisions["2024"]  # "in 2024, Russia turned to crypto"
     assert pt.Precision.MONTH == precisions["2021-09"]  # "since as early as September 2021"
+
+
+def test_every_row_has_its_own_key_so_the_dataset_can_be_synced(history):
+    keys = [event.key for event in history]
+
+    assert all(keys)
+    assert len(keys) == len(set(keys))

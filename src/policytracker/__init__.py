@@ -79,6 +79,7 @@ from policytracker._serialization import (
     event_to_json,
     make_converter,
 )
+from policytracker._sync import SyncChange, SyncPlan, sync
 from policytracker.exceptions import (
     ConcurrencyError,
     DuplicateEventError,
@@ -135,6 +136,8 @@ __all__ = [
     "Snapshot",
     "SnapshotInfo",
     "Source",
+    "SyncChange",
+    "SyncPlan",
     "Upcaster",
     "ValidationError",
     "VerifyReport",
@@ -161,6 +164,7 @@ __all__ = [
     "registered_event_types",
     "save_snapshot",
     "state_series",
+    "sync",
     "timeline",
 ]
 

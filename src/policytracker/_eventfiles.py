@@ -4,11 +4,17 @@ digests. ``load_events`` reads and checks a whole file before anything is writte
 
 CSV files have a header row. ``type`` (the event type tag) and ``occurred`` are required; every other
 column is a field name of the event types in the file (``country``, ``amount``, ``asset``, ``countries``,
-``topics``, ``target``, ...). An empty cell means "not given". Tuple fields (``countries``, ``areas``,
-``topics``) separate their items with ``;``. Booleans are ``true`` / ``false``. One source per row comes
-from the columns ``source_publisher``, ``source_title``, ``source_url`` and ``source_published``. An
-optional ``version`` column gives the schema version (default: the current one). Corrections carry a whole
-replacement event, so they need JSON Lines.
+``topics``, ``target``, ``key``, ...). An empty cell means "not given". Tuple fields (``countries``,
+``areas``, ``topics``) separate their items with ``;``. Booleans are ``true`` / ``false``. One source per
+row comes from the columns ``source_publisher``, ``source_title``, ``source_url`` and ``source_published``.
+An optional ``version`` column gives the schema version (default: the current one). Corrections carry a
+whole replacement event, so they need JSON Lines.
+
+CSV is read as spreadsheets write it: the cells may be separated by commas, semicolons or tabs (the
+delimiter is the one that makes the header row name ``type`` and ``occurred``), a UTF-8 byte-order mark is
+skipped (in JSON Lines too), spaces around header names are ignored, and rows of empty cells are skipped.
+Tuple items are separated by ``;`` whatever the delimiter, so in a ``;``-separated file a cell listing
+several items is quoted (``"PK;SV"``), as spreadsheets quote any cell holding the delimiter.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import csv
 import enum
 import functools
 import io
+import itertools
 import types
 import typing
 import uuid
@@ -33,7 +40,7 @@ from policytracker._events import Event, Source, event_class
 from policytracker._serialization import event_from_dict, event_from_json, event_to_dict
 from policytracker.exceptions import SerializationError
 
-__all__ = ["CSV_SOURCE_COLUMNS", "dump_events", "load_events"]
+__all__ = ["CSV_SOURCE_COLUMNS", "dump_events", "load_events", "load_rows"]
 
 CSV_SOURCE_COLUMNS = ("source_publisher", "source_title", "source_url", "source_published")
 _MAX_LISTED = 20
@@ -51,11 +58,16 @@ def load_events(source: str | Path | IO[str], *, format: str | None = None) -> l
         SerializationError: the file is not UTF-8 text.
         FileNotFoundError: *source* does not exist.
     """
+    return [event for _, event in load_rows(source, format=format)]
+
+
+def load_rows(source: str | Path | IO[str], *, format: str | None = None) -> list[tuple[int, Event]]:
+    """:func:`load_events`, each event with the line its row starts on (a CSV row's last line)."""
     kind = _format_of(source, format)
     name = str(source) if isinstance(source, str | Path) else getattr(source, "name", "<stream>")
     try:
         if isinstance(source, str | Path):
-            with open(source, encoding="utf-8", newline="") as stream:
+            with open(source, encoding="utf-8-sig", newline="") as stream:
                 return _load(stream, kind, name)
         return _load(source, kind, name)
     except UnicodeDecodeError as exc:
@@ -81,13 +93,13 @@ def _format_of(source: Any, format: str | None) -> str:
     return "jsonl"
 
 
-def _load(stream: IO[str], kind: str, name: str) -> list[Event]:
-    events: list[Event] = []
+def _load(stream: IO[str], kind: str, name: str) -> list[tuple[int, Event]]:
+    events: list[tuple[int, Event]] = []
     errors: list[SerializationError] = []
     rows = _jsonl_rows(stream) if kind == "jsonl" else _csv_rows(stream)
     for line, parse in rows:
         try:
-            events.append(parse())
+            events.append((line, parse()))
         except SerializationError as exc:
             errors.append(
                 exc if exc.line is not None else SerializationError(f"line {line}: {exc}", line=line)
@@ -103,27 +115,66 @@ def _load(stream: IO[str], kind: str, name: str) -> list[Event]:
     return events
 
 
+def _without_bom(stream: IO[str]) -> Iterator[str]:
+    """The lines of *stream*, the first without a byte-order mark (a stream opened without
+    ``utf-8-sig`` keeps it)."""
+    lines = iter(stream)
+    first = next(lines, None)
+    if first is not None:
+        yield first.removeprefix("\ufeff")
+        yield from lines
+
+
 def _jsonl_rows(stream: IO[str]) -> Iterator[tuple[int, Any]]:
-    for number, text in enumerate(stream, start=1):
+    for number, text in enumerate(_without_bom(stream), start=1):
         if text.strip():
             yield number, functools.partial(event_from_json, text, line=number)
 
 
+_DELIMITERS = (",", ";", "\t")
+_REQUIRED = frozenset({"type", "occurred"})
+
+
 def _csv_rows(stream: IO[str]) -> Iterator[tuple[int, Any]]:
-    reader = csv.DictReader(stream)
-    if reader.fieldnames is None:
+    lines = _without_bom(stream)
+    first = next(lines, None)
+    if first is None:
         return
-    missing = {"type", "occurred"} - set(reader.fieldnames)
-    if missing:
-        raise SerializationError(f"line 1: the CSV header lacks the columns {sorted(missing)}", line=1)
-    for row in reader:
+    delimiter = _delimiter(first)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
+    header = [name.strip() for name in next(reader)]
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line, or a row a spreadsheet left empty
         number = reader.line_num
-        yield number, functools.partial(_event_from_row, row, number)
+        yield number, functools.partial(_event_from_row, header, cells, delimiter, number)
 
 
-def _event_from_row(row: dict[str, str | None], line: int) -> Event:
-    if None in row:
-        raise SerializationError(f"line {line}: more cells than header columns", line=line)
+def _delimiter(header: str) -> str:
+    """The delimiter that makes *header* name the required columns (the one giving most columns)."""
+    found = []
+    for delimiter in _DELIMITERS:
+        names = {name.strip() for name in next(csv.reader([header], delimiter=delimiter), [])}
+        if _REQUIRED <= names:
+            found.append((len(names), delimiter))
+    if not found:
+        raise SerializationError(
+            f"line 1: the CSV header needs the columns type and occurred, separated by commas, semicolons or "
+            f"tabs; it is {header.strip()[:80]!r}",
+            line=1,
+        )
+    return max(found)[1]
+
+
+def _event_from_row(header: list[str], cells: list[str], delimiter: str, line: int) -> Event:
+    if len(cells) > len(header):
+        hint = (
+            '; in a ;-separated file, quote a cell that lists several items ("PK;SV")'
+            if delimiter == ";"
+            else ""
+        )
+        raise SerializationError(f"line {line}: more cells than header columns{hint}", line=line)
+    row: dict[str, str | None] = dict(zip(header, cells, strict=False))
     tag = (row.get("type") or "").strip()
     try:
         cls = event_class(tag)

@@ -254,6 +254,10 @@ class Event:
     the same id. ``attrs.evolve`` re-derives the id of the changed copy, unless the id was given
     explicitly when the event was made (then the copy keeps it). Events read back from a log count as
     derived when their stored id equals the derived one.
+
+    ``key`` is a curator's stable name for the row of an event file the event comes from (one line of
+    text; ``""``, the default, for none): ``sync`` matches rows to events by it. It is part of the content,
+    so it takes part in the id; an event without one keeps the id it had before keys existed.
     """
 
     __event_tag__: ClassVar[str]
@@ -266,6 +270,7 @@ class Event:
     occurred: FuzzyDate = attrs.field(converter=_occurred)
     sources: tuple[Source, ...] = attrs.field(default=(), converter=_sources)
     note: str = attrs.field(default="", validator=v.text)
+    key: str = attrs.field(default="", validator=v.one_line)
     event_id: uuid.UUID = attrs.field(init=False)
     # What the caller passed as ``event_id`` (None: derive it). Kept apart from the effective id so that
     # ``attrs.evolve``, which passes every init argument on, re-derives ids that were derived.
@@ -299,7 +304,8 @@ defer_given_id(Event)
 
 @attrs.frozen(kw_only=True)
 class CountryEvent(Event):
-    """An event about one country (``country``, an ISO 3166-1 alpha-2 code, normalised to upper case)."""
+    """An event about one country (``country``: an ISO 3166-1 alpha-2 code, or ``EU`` or ``XK``; an alpha-3
+    code or an English name is accepted and stored as the alpha-2 code)."""
 
     country: str = attrs.field(converter=_country)
 

@@ -181,6 +181,26 @@ def text(_instance: Any, attribute: Any, value: Any) -> None:
     _check_encodable(value, attribute.name)
 
 
+# What str.splitlines() breaks a line at.
+_LINE_BREAK = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def one_line(_instance: Any, attribute: Any, value: Any) -> None:
+    """One line of text without spaces at either end, or ``""``: a name that reads the same in a CSV cell,
+    a JSON string and a table."""
+    if value == "" and value.__class__ is str:
+        return
+    text(_instance, attribute, value)
+    if _LINE_BREAK.search(value):
+        raise ValidationError(
+            f"{attribute.name}: {value!r} is more than one line; give one line of text", field=attribute.name
+        )
+    if value.strip() != value:
+        raise ValidationError(
+            f"{attribute.name}: {value!r} has spaces at an end; give it without them", field=attribute.name
+        )
+
+
 def optional_text(_instance: Any, attribute: Any, value: Any) -> None:
     if value is not None:
         non_empty_text(_instance, attribute, value)

@@ -47,6 +47,7 @@ from policytracker._projections import COUNTRY_STATES, CountryState, country_sta
 from policytracker._projections._history import check_as_of, check_known_at, stream_effective
 from policytracker._projections._stored import latest_country_states, save_snapshot
 from policytracker._serialization import event_to_dict
+from policytracker._sync import SyncChange, SyncPlan, checked_rows, make_plan
 from policytracker.exceptions import PolicyTrackerError, SerializationError
 
 __all__ = ["main"]
@@ -98,6 +99,14 @@ _EPILOG_COPY = """examples:
 _EPILOG_EXPORT = """examples:
   policytracker export history.db > events.jsonl
   policytracker export history.db --output events.jsonl
+"""
+_EPILOG_SYNC = """examples:
+  policytracker sync history.db examples/data/seed_history.jsonl
+  policytracker sync history.db curated.csv --dry-run
+  policytracker sync history.db curated.csv --retract-missing
+Rows are matched with the log's events by their key (a key column in CSV, "key" in JSON Lines): a new
+key is appended, a changed row becomes a correction, a deleted row (with --retract-missing) a retraction.
+The plan is printed first, one line per key, then written in one append; a second sync writes nothing.
 """
 _EPILOG_STATS = """examples:
   policytracker stats history.db
@@ -494,6 +503,85 @@ def _append(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
+def _sync(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    if args.file == "-":
+        with _naming("standard input"):
+            rows = checked_rows(
+                sys.stdin if args.stdin is None else args.stdin, format=args.format or "jsonl"
+            )
+    else:
+        if not Path(args.file).exists():
+            raise _Failure(f"no such file: {args.file}")
+        with _naming(args.file):
+            rows = checked_rows(args.file, format=args.format)
+    # A dry run creates nothing: a log that does not exist yet is planned against as the empty log it
+    # would be.
+    target = args.log
+    if args.dry_run and target != ":memory:" and not _is_url(target) and not Path(target).exists():
+        target = ":memory:"
+    with _opened(target) as log:
+        plan = make_plan(log, rows, retract_missing=args.retract_missing)
+        _print_plan(plan, out)
+        if args.dry_run:
+            _say(out, "dry run: nothing written")
+            return 0
+        if not plan.changes:
+            _say(out, f"nothing to change; head is {plan.head}")
+            return 0
+        result = log.append(plan.events, expected_position=plan.head)
+    count = len(result.written)
+    _say(out, f"wrote {count} event{'' if count == 1 else 's'}; head is {result.head}")
+    return 0
+
+
+def _print_plan(plan: SyncPlan, out: IO[str]) -> None:
+    width = min(max((len(change.key) for change in plan.changes), default=0), 40)
+    for change in plan.changes:
+        _say(out, f"{change.action:<8} {change.key:<{width}}  {_plan_line(change)}")
+    _say(out, plan.summary)
+
+
+def _plan_line(change: SyncChange) -> str:
+    where = f"line {change.line}: " if change.line is not None else ""
+    if change.action == "retract":
+        return "no longer in the file"
+    if change.action == "add" and change.after is not None:
+        after = change.after
+        return f"{where}{after.tag} {after.occurred} {', '.join(after.countries)}".rstrip()
+    differences = _differences(change.before, change.after)
+    if change.action == "restore":
+        return f"{where}back in the file" + (f"; {differences}" if differences else "")
+    if change.before is not None and not change.before.key and differences.startswith("key "):
+        return f"{where}the same event, already in the log without a key, gets this key"
+    return f"{where}{differences}"
+
+
+def _differences(before: Event | None, after: Event | None) -> str:
+    """The fields that differ, as ``name old → new``."""
+    if before is None or after is None:
+        return ""
+    old, new = event_to_dict(before), event_to_dict(after)
+    names = sorted((set(old) | set(new)) - {"event_id", "version"})
+    return "; ".join(
+        f"{name} {_cell(old.get(name))} → {_cell(new.get(name))}"
+        for name in names
+        if old.get(name) != new.get(name)
+    )
+
+
+def _cell(value: Any) -> str:
+    """A stored field value, short, for one line of a plan."""
+    if value is None or value == "":
+        text = "—"
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        text = "; ".join(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def _checkpoint(text: str) -> tuple[int, str]:
     position, colon, digest = text.partition(":")
     if (
@@ -716,6 +804,23 @@ def _parser() -> argparse.ArgumentParser:
     snapshot.add_argument(
         "--rebuild", action="store_true", help="fold the state from every record, ignoring the stored one"
     )
+    sync = command(
+        "sync", "Make a log say what a curated event file says, row by row, by key.", _EPILOG_SYNC, _sync
+    )
+    sync.add_argument("log", metavar="LOG", help="the log (created if it does not exist)")
+    sync.add_argument(
+        "file",
+        metavar="FILE",
+        help="an event file (.jsonl or .csv) whose rows have keys, or - for standard input",
+    )
+    sync.add_argument("--dry-run", action="store_true", help="print the plan and write nothing")
+    sync.add_argument(
+        "--retract-missing",
+        action="store_true",
+        help="retract the events whose keys are no longer in the file (the file is the whole keyed record)",
+    )
+    sync.add_argument("--format", choices=("jsonl", "csv"), help="the file's format (default: from its name)")
+    sync.set_defaults(stdin=None)
 
     stats = command("stats", "Summarise a log: records, dates, types, countries.", _EPILOG_STATS, _stats)
     stats.add_argument("log", type=_existing, metavar="LOG")

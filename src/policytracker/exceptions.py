@@ -59,7 +59,9 @@ class SerializationError(PolicyTrackerError, ValueError):
 
 
 class ConcurrencyError(PolicyTrackerError, RuntimeError):
-    """Another writer appended first: the ``expected_position`` given to ``append`` is stale.
+    """Another writer appended first: the ``expected_position`` given to ``append`` is stale; or another
+    process held the log's lock longer than the store waits for it (``expected`` and ``actual`` are then
+    None).
 
     Nothing was written. Re-read the log, decide again, and retry with the new head.
     """

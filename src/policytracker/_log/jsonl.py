@@ -3,7 +3,7 @@
 Every line is ``{"digest":…,"event":{…},"position":n,"recorded_at":"…"}``; the lines of one append but its
 last also carry ``"more":k``, how many lines of that append follow (outside the digest: it can only make a
 reader refuse a file, never accept one). The file is append-only like every store: writers take an
-exclusive OS file lock (``flock``), readers a shared one while they find the end of the file, so a reader
+exclusive OS file lock, readers a shared one while they find the end of the file, so a reader
 never mistakes another process's write in progress for damage.
 
 A final line without its newline is a **torn write**, and a file ending on a line with ``"more"`` holds an
@@ -12,13 +12,14 @@ and ``copy_log`` refuse it (``IntegrityError`` naming the lines), ``append`` ref
 :meth:`JSONLinesLog.repair` removes the torn line and the cut append whole, on request, saying what it
 removed. Nothing is ever truncated silently.
 
-Locking uses ``fcntl.flock``, available on Linux, macOS and the BSDs.
+Locking uses ``fcntl.flock`` on POSIX and ``msvcrt.locking`` (on a ``<log>.lock`` file beside the log) on
+Windows; a lock held by another process for longer than the timeout (30 seconds unless given) is a
+``ConcurrencyError`` (see ``_locks``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import sys
@@ -44,6 +45,7 @@ from policytracker._log._core import (
     check_folder,
     index_stored,
 )
+from policytracker._log._locks import DEFAULT_TIMEOUT, FileLock
 from policytracker.exceptions import IntegrityError, SerializationError
 
 __all__ = ["JSONLinesLog", "Repaired", "TornTail"]
@@ -56,7 +58,11 @@ _CHUNK = 8 * 1024 * 1024  # bytes read at a time when indexing
 class JSONLinesLog(ValidTimeOrdered):
     """An ``EventLog`` in a JSON Lines file, safe for several processes on one machine."""
 
-    def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, clock: Clock | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        """Open or create the log at *path*. Waiting longer than *timeout* seconds for another process's
+        lock is a ``ConcurrencyError``."""
         path = Path(path)
         super().__init__(str(path), clock)
         check_folder(path)
@@ -64,6 +70,11 @@ class JSONLinesLog(ValidTimeOrdered):
         # Held open for locking and appending; closed in close(). Opening reads nothing yet, so that
         # verify() can describe a damaged file that reading would refuse.
         self._file: IO[bytes] = open(path, "a+b")  # noqa: SIM115
+        try:
+            self._lock = FileLock(self._file, path, self.target, timeout)
+        except BaseException:
+            self._file.close()
+            raise
         self._reset()
 
     def _reset(self) -> None:
@@ -85,14 +96,6 @@ class JSONLinesLog(ValidTimeOrdered):
         self._batches = _Batches()
 
     # -- locking and syncing with what other processes wrote ------------------------------------------------
-
-    @contextlib.contextmanager
-    def _locked(self, mode: int) -> Iterator[None]:
-        fcntl.flock(self._file.fileno(), mode)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
 
     def _sync(self) -> None:
         """Read the complete lines appended since the last sync (call with a lock held)."""
@@ -180,7 +183,7 @@ class JSONLinesLog(ValidTimeOrdered):
     def torn_tail(self) -> TornTail | None:
         """The incomplete final line, if the last write was torn (None when the file is intact)."""
         self._check_open()
-        with self._mutex, self._locked(fcntl.LOCK_SH):
+        with self._mutex, self._lock.shared():
             self._sync()
             return self._torn
 
@@ -192,7 +195,7 @@ class JSONLinesLog(ValidTimeOrdered):
         makes ``repair()`` raise as reading does).
         """
         self._check_open()
-        with self._mutex, self._locked(fcntl.LOCK_EX):
+        with self._mutex, self._lock.exclusive():
             self._sync()
             cut, torn = self._batches.cut(), self._torn
             if cut is None and torn is None:
@@ -213,7 +216,7 @@ class JSONLinesLog(ValidTimeOrdered):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        with self._locked(fcntl.LOCK_EX):
+        with self._lock.exclusive():
             self._sync()
             self._check_intact("appending would bury it")
             yield
@@ -257,7 +260,7 @@ class JSONLinesLog(ValidTimeOrdered):
         self._last_stamp = records[-1].recorded_at
 
     def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[StoredRecord]:
-        with self._mutex, self._locked(fcntl.LOCK_SH):
+        with self._mutex, self._lock.shared():
             self._sync()
             self._check_intact("reading it would take the cut-off records as written")
             head = len(self._offsets)
@@ -281,7 +284,7 @@ class JSONLinesLog(ValidTimeOrdered):
         """The keys come from the index (valid-time columns, id and position packed into one integer
         each, about 70 bytes a record while sorting); the events are then read back one line at a time in
         that order, so they are never all in memory at once."""
-        with self._mutex, self._locked(fcntl.LOCK_SH):
+        with self._mutex, self._lock.shared():
             self._sync()
             self._check_intact("reading it would take the cut-off records as written")
             head, end = len(self._offsets), self._end
@@ -310,7 +313,7 @@ class JSONLinesLog(ValidTimeOrdered):
                 position = packed & _POSITION_MASK
                 start = offsets[position - 1]
                 stop = offsets[position] if position < len(offsets) else end
-                obj = _parse_line(os.pread(fd, stop - start, start).rstrip(b"\n"), position)
+                obj = _parse_line(_read_at(fd, stop - start, start).rstrip(b"\n"), position)
                 previous = self._previous(position)
                 yield StoredRecord(position, obj["recorded_at"], obj["digest"], obj["event"], previous)
 
@@ -331,7 +334,7 @@ class JSONLinesLog(ValidTimeOrdered):
     def _raw_rows(self) -> Iterator[StoredRecord]:
         # A copy reads through the index first, so that a damaged file is refused before any record of it
         # reaches the destination.
-        with self._mutex, self._locked(fcntl.LOCK_SH):
+        with self._mutex, self._lock.shared():
             self._sync()
             self._check_intact("copying it would launder the damage")
             end = self._end
@@ -343,7 +346,7 @@ class JSONLinesLog(ValidTimeOrdered):
         follows their markers; a marker out of sequence ends the rows there, and the bytes after the last
         newline are left in ``batches.torn``."""
         if end is None:
-            with self._mutex, self._locked(fcntl.LOCK_SH):
+            with self._mutex, self._lock.shared():
                 end = os.fstat(self._file.fileno()).st_size
         with open(self._path, "rb") as reader:
             data = reader.read(end)
@@ -414,14 +417,29 @@ class JSONLinesLog(ValidTimeOrdered):
         return self._path.with_name(self._path.name + ".states")
 
     def _head(self) -> int:
-        with self._mutex, self._locked(fcntl.LOCK_SH):
+        with self._mutex, self._lock.shared():
             self._sync()
             return len(self._offsets)
 
     def _close(self) -> None:
+        self._lock.close()
         self._file.close()
         self._reset()
 
+
+def _seek_and_read(fd: int, size: int, offset: int) -> bytes:
+    os.lseek(fd, offset, os.SEEK_SET)
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+# os.pread reads at an offset in one call; Windows lacks it.
+_read_at = getattr(os, "pread", _seek_and_read)
 
 _NOT_A_DIGEST = b"\xff" * 32
 _POSITION_BITS = 40

@@ -79,7 +79,8 @@ _ALL_COUNTRIES = tuple(sorted(known_country_codes()))
 
 
 def country_codes(*, countries: Iterable[str] | None = None) -> st.SearchStrategy[str]:
-    """Upper-case ISO 3166-1 alpha-2 codes, from *countries* when given (validated now), else all of them.
+    """Upper-case country codes (ISO 3166-1 alpha-2, and the jurisdictions ``EU`` and ``XK``), from
+    *countries* when given (validated now), else all of them.
 
     Shrinks toward the alphabetically first code.
     """
