@@ -67,6 +67,7 @@ PUBLIC = [
     "event_to_dict",
     "event_to_json",
     "event_type",
+    "events_frame",
     "fold",
     "holdings_history",
     "load_events",
@@ -76,6 +77,8 @@ PUBLIC = [
     "project",
     "registered_event_types",
     "state_series",
+    "state_series_frame",
+    "states_frame",
     "timeline",
 ]
 
