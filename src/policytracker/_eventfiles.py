@@ -55,7 +55,7 @@ def load_events(source: str | Path | IO[str], *, format: str | None = None) -> l
     name = str(source) if isinstance(source, str | Path) else getattr(source, "name", "<stream>")
     try:
         if isinstance(source, str | Path):
-            with open(source, encoding="utf-8", newline="") as stream:
+            with open(source, encoding="utf-8-sig", newline="") as stream:
                 return _load(stream, kind, name)
         return _load(source, kind, name)
     except UnicodeDecodeError as exc:
