@@ -326,8 +326,8 @@ def test_help_names_every_kind_of_log_including_postgresql_urls(capsys):
     assert 0 == main(["--help"])
 
     out = capsys.readouterr().out
-    for fragment in (".db", ".sqlite3", ".jsonl", ":memory:", "postgresql://USER@HOST", "postgres extra"):
-        assert fragment in out.replace('"policytracker[postgres]"', "postgres extra")
+    for fragment in (".db", ".sqlite3", ".jsonl", ":memory:", "postgresql://USER@HOST", "[postgres]"):
+        assert fragment in out
 
 
 def test_a_sqlite3_file_is_a_sqlite_log(tmp_path):

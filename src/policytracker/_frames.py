@@ -75,7 +75,7 @@ def _require_pandas(what: str) -> None:
 # -- values -----
 
 
-def day(value: _dt.date) -> _dt.date:
+def _day(value: _dt.date) -> _dt.date:
     """*value* as a plain ``datetime.date`` (not a pendulum subclass), as frames and Arrow expect."""
     return _dt.date(value.year, value.month, value.day)
 
@@ -86,8 +86,8 @@ def _date_cells(name: str, value: FuzzyDate | None) -> dict[str, Any]:
         return {name: None, f"{name}_earliest": None, f"{name}_latest": None, f"{name}_precision": None}
     return {
         name: str(value),
-        f"{name}_earliest": day(value.earliest),
-        f"{name}_latest": day(value.latest),
+        f"{name}_earliest": _day(value.earliest),
+        f"{name}_latest": _day(value.latest),
         f"{name}_precision": value.precision.value,
     }
 
@@ -96,7 +96,7 @@ def _date_dtypes(name: str) -> dict[str, str]:
     return {name: _TEXT, f"{name}_earliest": _OBJECT, f"{name}_latest": _OBJECT, f"{name}_precision": _TEXT}
 
 
-def plain(value: Any) -> Any:
+def _plain(value: Any) -> Any:
     """*value* as plain, exact Python data: ``Decimal`` and ints as they are, dates as written (EDTF),
     ids as text, enums as their values, mappings as dicts, sets as sorted tuples, events and other attrs
     records as dicts of their public fields."""
@@ -109,18 +109,18 @@ def plain(value: Any) -> Any:
     if isinstance(value, _dt.datetime):
         return value
     if isinstance(value, _dt.date):
-        return day(value)
+        return _day(value)
     if isinstance(value, Mapping):
-        return {plain(key): plain(item) for key, item in value.items()}
+        return {_plain(key): _plain(item) for key, item in value.items()}
     if isinstance(value, frozenset | set):
-        return tuple(sorted((plain(item) for item in value), key=str))
+        return tuple(sorted((_plain(item) for item in value), key=str))
     if isinstance(value, tuple | list):
-        return tuple(plain(item) for item in value)
+        return tuple(_plain(item) for item in value)
     if isinstance(value, Event):
         return _event_record(value)
     if attrs.has(type(value)):
         return {
-            field.name: plain(getattr(value, field.name))
+            field.name: _plain(getattr(value, field.name))
             for field in attrs.fields(type(value))
             if not field.name.startswith("_")
         }
@@ -135,7 +135,7 @@ def _event_record(event: Event) -> dict[str, Any]:
         "occurred": str(event.occurred),
     }
     for field in _own_fields(type(event)):
-        record[field.name] = plain(getattr(event, field.name))
+        record[field.name] = _plain(getattr(event, field.name))
     return record
 
 
@@ -206,7 +206,7 @@ def _field_cells(event: Event, field: _Field, name: str) -> dict[str, Any]:
         return {name: str(value.value if isinstance(value, enum.Enum) else value)}
     if field.kind in ("decimal", "int", "bool"):
         return {name: value}
-    return {name: plain(value)}
+    return {name: _plain(value)}
 
 
 def _column_name(name: str) -> str:
@@ -326,7 +326,7 @@ def _state_row(state: CountryState) -> dict[str, Any]:
     row: dict[str, Any] = {"country": state.country, "country_name": country_name(state.country)}
     for name, kind in _state_kinds().items():
         value = getattr(state, name)
-        row.update(_date_cells(name, value) if kind == "date" else {name: plain(value)})
+        row.update(_date_cells(name, value) if kind == "date" else {name: _plain(value)})
     return row
 
 
@@ -364,7 +364,7 @@ def state_series_frame(
     _require_pandas("state_series_frame")
     series = state_series(log, country, dates, known_at=known_at)
     rows = [
-        {"as_of": day(check_as_of(date, field="dates")), **_state_row(state)}
+        {"as_of": _day(check_as_of(date, field="dates")), **_state_row(state)}
         for date, state in series.items()
     ]
     return _frame(rows, {"as_of": _OBJECT, **_state_dtypes()})

@@ -491,7 +491,7 @@ def _states_csv(states: Mapping[str, CountryState], out: IO[str]) -> None:
             held = asset in state.holdings
             row += [state.holdings.get(asset), _basis(state, asset) if held else None]
         row += [state.mining_megawatts, state.crypto_holders]
-        row += [None if texts[label] == "—" else texts[label] for label in _STATE_COLUMNS]
+        row += [None if texts.get(label, "—") == "—" else texts[label] for label in _STATE_COLUMNS]
         rows.append(row)
     write_rows(header, rows, out)
 
