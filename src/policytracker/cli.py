@@ -476,6 +476,11 @@ def _basis(state: CountryState, asset: str) -> str:
     return f"holdings report of {report.occurred}{since}"
 
 
+def _plain_number(value: Decimal | int) -> str:
+    """*value* in full, without thousands separators, as spreadsheets read numbers."""
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
 def _states_csv(states: Mapping[str, CountryState], out: IO[str]) -> None:
     """*states* as CSV, one row per country: the table's rows as text columns, and each asset's holdings
     (a number) with what it rests on."""
@@ -485,7 +490,7 @@ def _states_csv(states: Mapping[str, CountryState], out: IO[str]) -> None:
     header += ["mining_megawatts", "crypto_holders", *_STATE_COLUMNS.values()]
     rows = []
     for code, state in states.items():
-        texts = dict(_state_rows(state, number=lambda value: format(value, "f")))
+        texts = dict(_state_rows(state, number=_plain_number))
         row: list[Any] = [code, country_name(code), state.event_count, state.last_occurred]
         for asset in assets:
             held = asset in state.holdings
