@@ -13,6 +13,17 @@ import policytracker as pt
 DATASET = Path(__file__).parent / "data" / "seed_history.jsonl"
 
 
+def btc(name: str, state: pt.CountryState) -> str:
+    """What the state says of a country's bitcoin: a figure from a holdings report, a figure of net
+    purchases only, or nothing known (never "holds 0 BTC" for "unknown")."""
+    amount = state.holdings.get("BTC")
+    if amount is None:
+        return f"nothing known of {name}'s BTC"
+    if "BTC" in state.reported_assets:
+        return f"{name} holds {amount} BTC"
+    return f"{name} bought {amount} BTC net (no holdings report)"
+
+
 def states_over_time(log: pt.EventLog, dates: list[str]) -> dict[str, dict[str, pt.CountryState]]:
     return {date: dict(pt.country_states(log, as_of=date)) for date in dates}
 
@@ -26,7 +37,7 @@ def main() -> None:
             pk = states.get("PK", pt.CountryState(country="PK"))
             sv = states.get("SV", pt.CountryState(country="SV"))
             print(
-                f"as of {date}: El Salvador holds {sv.holdings.get('BTC', 0)} BTC, "
+                f"as of {date}: {btc('El Salvador', sv)}, "
                 f"legal tender {[s.value for s in sv.legal_tender.values()] or 'none'}; "
                 f"Pakistan: partners {sorted(pk.partners) or 'none'}, {pk.mining_megawatts} MW for mining, "
                 f"IMF refusals {len(pk.imf_refusals)}"

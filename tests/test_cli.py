@@ -193,9 +193,10 @@ def test_an_event_file_given_as_a_log_gets_a_hint():
 
 def test_timeline_lists_events_in_valid_time_order(seeded):
     code, out, _ = run("timeline", seeded, "SV")
-    lines = out.splitlines()
+    header, *lines = out.splitlines()
 
     assert 0 == code
+    assert header.startswith("occurred")
     assert 12 == len(lines)
     assert lines[0].startswith("2021-09")
     assert "LegalTenderAdopted" in lines[0]

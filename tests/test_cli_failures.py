@@ -287,7 +287,7 @@ def test_timeline_table_escapes_control_characters(evil):
 
     assert 0 == code
     assert_no_control_characters(out)
-    assert 2 == len(out.splitlines())
+    assert 3 == len(out.splitlines())  # the header and two events
 
 
 def test_replay_json_escapes_invisible_and_terminal_characters_yet_reads_back(evil):

@@ -24,6 +24,8 @@ def test_the_main_pages_have_examples():
 
 @pytest.mark.parametrize("page", WITH_EXAMPLES, ids=[page.name for page in WITH_EXAMPLES])
 def test_python_examples_run(page, tmp_path, monkeypatch, capsys):
+    for name in re.findall(r"<!-- requires: (\w+) -->", page.read_text(encoding="utf-8")):
+        pytest.importorskip(name)  # the page's examples need an optional package
     monkeypatch.chdir(tmp_path)  # examples may create files such as history.db
     blocks = _python_blocks(page)
     namespace = {"__name__": f"docs_{page.stem}"}

@@ -70,6 +70,7 @@ PUBLIC = [
     "event_to_dict",
     "event_to_json",
     "event_type",
+    "events_frame",
     "fold",
     "holdings_history",
     "load_events",
@@ -81,6 +82,8 @@ PUBLIC = [
     "save_snapshot",
     "state_series",
     "sync",
+    "state_series_frame",
+    "states_frame",
     "timeline",
 ]
 

@@ -181,3 +181,10 @@ def test_a_serialisation_round_trip_of_the_log_changes_nothing(history):
 def test_holdings_never_go_negative(history):
     for state in pt.country_states(log_of(history)).values():
         assert all(amount >= 0 for amount in state.holdings.values())
+
+
+@given(histories(max_size=25, countries=COUNTRIES))
+def test_reported_assets_are_the_assets_with_a_holdings_report_and_have_a_figure(history):
+    for state in pt.country_states(log_of(history)).values():
+        assert frozenset(state.holdings_reports) == state.reported_assets
+        assert state.reported_assets <= state.holdings.keys()

@@ -91,6 +91,35 @@ def test_a_sale_larger_than_the_holdings_leaves_zero_and_a_conflict():
     assert "larger than the 7 BTC held" in conflict.message
 
 
+def test_a_figure_of_purchases_alone_rests_on_no_holdings_report():
+    state = pt.country_state(log_of([buy(7), sell(2, occurred="2025-07")]), "SV")
+
+    assert ({"BTC": Decimal(5)}, frozenset()) == (dict(state.holdings), state.reported_assets)
+
+
+def test_a_figure_from_a_report_rests_on_it_even_with_purchases_after_it():
+    log = log_of([buy(7, occurred="2025-03"), report(6238), buy(1, occurred="2025-07-20")])
+
+    assert frozenset({"BTC"}) == pt.country_state(log, "SV").reported_assets
+    assert frozenset() == pt.country_state(log, "SV", as_of="2025-06").reported_assets
+
+
+def test_a_retracted_report_leaves_a_figure_that_rests_on_no_report():
+    holdings = report(6238)
+    log = log_of([buy(7), holdings], [pt.EventRetracted(occurred="2025-07", target=holdings.event_id)])
+
+    state = pt.country_state(log, "SV")
+
+    assert ({"BTC": Decimal(7)}, frozenset()) == (dict(state.holdings), state.reported_assets)
+    assert frozenset({"BTC"}) == pt.country_state(log, "SV", known_at=T1).reported_assets
+
+
+def test_reported_assets_default_to_the_assets_of_the_holdings_reports():
+    state = pt.CountryState(country="SV", holdings={"BTC": 6238}, holdings_reports={"BTC": report(6238)})
+
+    assert frozenset({"BTC"}) == state.reported_assets
+
+
 # -- latest wins, partners, the other fields -----
 
 
@@ -485,6 +514,7 @@ def test_a_snapshot_restores_a_projector_that_continues():
     assert (pt.COUNTRY_STATES.name, 1, 2) == (snapshot.name, snapshot.version, snapshot.position)
     assert pt.country_states(log) == restored.state
     assert Decimal(6238) == snapshot.state["SV"].holdings["BTC"]
+    assert frozenset({"BTC"}) == snapshot.state["SV"].reported_assets
 
 
 def test_a_pickled_snapshot_restores_a_projector_on_a_reopened_log(tmp_path):

@@ -42,6 +42,7 @@ from policytracker._events import (
     event_type,
     registered_event_types,
 )
+from policytracker._frames import events_frame, state_series_frame, states_frame
 from policytracker._log import (
     AppendResult,
     EventLog,
@@ -154,6 +155,7 @@ __all__ = [
     "event_to_dict",
     "event_to_json",
     "event_type",
+    "events_frame",
     "fold",
     "holdings_history",
     "load_events",
@@ -164,6 +166,8 @@ __all__ = [
     "registered_event_types",
     "save_snapshot",
     "state_series",
+    "state_series_frame",
+    "states_frame",
     "sync",
     "timeline",
 ]

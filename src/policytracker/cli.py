@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
+import importlib
+import importlib.metadata
 import json
 import os
 import re
@@ -31,9 +33,31 @@ import attrs
 
 from policytracker._codec import encode_value
 from policytracker._countries import country_name, normalize_country
+from policytracker._csvout import write_events, write_rows
 from policytracker._dates import FuzzyDate
 from policytracker._eventfiles import dump_events, load_events
-from policytracker._events import Event, ReserveAnnounced, VisitPlanned
+from policytracker._events import (
+    AdoptionEstimated,
+    CompanyHeadquartered,
+    CryptoBanChanged,
+    Event,
+    HoldingsReported,
+    IMFConcernRaised,
+    IMFProgramAgreed,
+    IMFRefusal,
+    LegalTenderAdopted,
+    LegalTenderStatusChanged,
+    MiningPowerAllocated,
+    OfficialAppointed,
+    PartnershipFormed,
+    PolicyStatement,
+    RegulatorEstablished,
+    ReserveAnnounced,
+    ReservePurchase,
+    ReserveSale,
+    VisitPlanned,
+)
+from policytracker._frames import events_frame
 from policytracker._log import (
     EventLog,
     Recorded,
@@ -58,10 +82,14 @@ _EPILOG_REPLAY = """examples:
   policytracker replay history.db
   policytracker replay history.db --country PK --country SV --as-of 2025-07
   policytracker replay history.db --known-at 2025-07-18T00:00:00Z --format json | jq .SV.holdings
+  policytracker replay history.db --format csv > states.csv
+A holdings figure that rests on no holdings report is only the purchases minus the sales the log knows
+of: the table says "net, no holdings report" beside it.
 """
 _EPILOG_TIMELINE = """examples:
   policytracker timeline history.db SV
   policytracker timeline history.db PK --as-of 2025-06-30 --format json
+  policytracker timeline history.db SV --format csv > sv.csv
 """
 _EPILOG_APPEND = """examples:
   policytracker append history.db examples/data/seed_history.jsonl
@@ -99,6 +127,11 @@ _EPILOG_COPY = """examples:
 _EPILOG_EXPORT = """examples:
   policytracker export history.db > events.jsonl
   policytracker export history.db --output events.jsonl
+  policytracker export history.db --format csv --output events.csv
+  policytracker export history.db --format parquet --output events.parquet
+jsonl (the default) writes every record's event: the lossless event file, which re-imports to the same
+history. csv writes the effective events in the event-file CSV layout, for spreadsheets; parquet writes
+events_frame() (needs the frames extra). --output never overwrites a file.
 """
 _EPILOG_SYNC = """examples:
   policytracker sync history.db examples/data/seed_history.jsonl
@@ -111,6 +144,7 @@ The plan is printed first, one line per key, then written in one append; a secon
 _EPILOG_STATS = """examples:
   policytracker stats history.db
   policytracker stats history.db --format json
+  policytracker stats history.db --format csv > stats.csv
 """
 
 
@@ -357,7 +391,20 @@ def _number(value: Decimal | int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _state_rows(state: CountryState) -> list[tuple[str, str]]:
+def _holding(state: CountryState, asset: str, number: Callable[[Decimal], str] = _number) -> str:
+    """*state*'s figure for *asset*, saying what it rests on: a holdings report, or (without one) only
+    the purchases minus the sales the history knows of."""
+    amount = state.holdings[asset]
+    report = state.holdings_reports.get(asset)
+    if asset not in state.reported_assets or report is None:
+        return f"{number(amount)} {asset} net, no holdings report"
+    since = "" if report.amount == amount else " plus later purchases and sales"
+    return f"{number(amount)} {asset} (report of {report.occurred}{since})"
+
+
+def _state_rows(state: CountryState, number: Callable[[Any], str] = _number) -> list[tuple[str, str]]:
+    """The rows of *state*'s table: a label and a text each (``—`` for nothing), numbers by *number*."""
+
     def listing(items: Iterable[str]) -> str:
         text = "; ".join(items)
         return text or "—"
@@ -369,7 +416,7 @@ def _state_rows(state: CountryState) -> list[tuple[str, str]]:
                 f"{asset}: {status.value.replace('_', ' ')}" for asset, status in state.legal_tender.items()
             ),
         ),
-        ("holdings", listing(f"{_number(amount)} {asset}" for asset, amount in state.holdings.items())),
+        ("holdings", listing(_holding(state, asset, number) for asset in state.holdings)),
         ("reserve", listing(f"{asset}: {stage.value}" for asset, stage in state.reserve.items())),
         (
             "regulators",
@@ -384,7 +431,7 @@ def _state_rows(state: CountryState) -> list[tuple[str, str]]:
                 ", ".join(
                     part
                     for part in (
-                        f"USD {_number(p.amount_usd)}" if p.amount_usd is not None else "size not reported",
+                        f"USD {number(p.amount_usd)}" if p.amount_usd is not None else "size not reported",
                         p.facility,
                         f"{p.occurred}" + (f" to {p.ends}" if p.ends else ""),
                     )
@@ -395,8 +442,8 @@ def _state_rows(state: CountryState) -> list[tuple[str, str]]:
         ),
         ("IMF refusals", listing(f"{r.proposal} ({r.occurred})" for r in state.imf_refusals)),
         ("IMF concerns", listing(f"{c.topic} ({c.occurred})" for c in state.imf_concerns)),
-        ("mining", f"{_number(state.mining_megawatts)} MW" if state.mining_megawatts else "—"),
-        ("crypto holders", _number(state.crypto_holders) if state.crypto_holders is not None else "—"),
+        ("mining", f"{number(state.mining_megawatts)} MW" if state.mining_megawatts else "—"),
+        ("crypto holders", number(state.crypto_holders) if state.crypto_holders is not None else "—"),
         (
             "bans",
             listing(f"{scope}: {'banned' if banned else 'allowed'}" for scope, banned in state.bans.items()),
@@ -421,18 +468,101 @@ def _print_states(states: Mapping[str, CountryState], out: IO[str]) -> None:
             _say(out, f"  {label:<15} {text}")
 
 
+# The CSV column of each row of a state's table (holdings, mining and holders have number columns).
+_STATE_COLUMNS = {
+    "legal tender": "legal_tender",
+    "reserve": "reserve",
+    "regulators": "regulators",
+    "partners": "partners",
+    "IMF programmes": "imf_programs",
+    "IMF refusals": "imf_refusals",
+    "IMF concerns": "imf_concerns",
+    "bans": "bans",
+    "officials": "officials",
+    "planned visits": "planned_visits",
+    "companies": "headquartered_companies",
+    "conflicts": "conflicts",
+}
+
+
+def _basis(state: CountryState, asset: str) -> str:
+    """What *state*'s figure for *asset* rests on, for the CSV column beside it."""
+    report = state.holdings_reports.get(asset)
+    if asset not in state.reported_assets or report is None:
+        return "net purchases and sales, no holdings report"
+    since = "" if report.amount == state.holdings[asset] else " plus later purchases and sales"
+    return f"holdings report of {report.occurred}{since}"
+
+
+def _plain_number(value: Decimal | int) -> str:
+    """*value* in full, without thousands separators, as spreadsheets read numbers."""
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def _states_csv(states: Mapping[str, CountryState], out: IO[str]) -> None:
+    """*states* as CSV, one row per country: the table's rows as text columns, and each asset's holdings
+    (a number) with what it rests on."""
+    assets = sorted({asset for state in states.values() for asset in state.holdings})
+    header = ["country", "country_name", "event_count", "last_occurred"]
+    header += [name for asset in assets for name in (f"holdings_{asset}", f"holdings_{asset}_basis")]
+    header += ["mining_megawatts", "crypto_holders", *_STATE_COLUMNS.values()]
+    rows = []
+    for code, state in states.items():
+        texts = dict(_state_rows(state, number=_plain_number))
+        row: list[Any] = [code, country_name(code), state.event_count, state.last_occurred]
+        for asset in assets:
+            held = asset in state.holdings
+            row += [state.holdings.get(asset), _basis(state, asset) if held else None]
+        row += [state.mining_megawatts, state.crypto_holders]
+        row += [None if texts.get(label, "—") == "—" else texts[label] for label in _STATE_COLUMNS]
+        rows.append(row)
+    write_rows(header, rows, out)
+
+
 def _summary(event: Event) -> str:
+    """The key figure of *event*, for its timeline row: an amount with its asset, a programme's size, a
+    regulator's name, a visit's host, ..."""
+    known = _KEY_FIGURES.get(type(event))
+    if known is not None:
+        return ", ".join(part for part in known(event) if part)
     for name in ("text", "proposal", "topic", "name", "company", "person", "amount", "megawatts", "holders"):
         value = getattr(event, name, None)
         if value is not None:
             shown = _number(value) if isinstance(value, Decimal | int) else str(value)
             asset = getattr(event, "asset", "")
             return f"{shown} {asset}".strip() if isinstance(value, Decimal) and name == "amount" else shown
-    if isinstance(event, ReserveAnnounced):
-        return f"{event.asset} reserve {event.stage.value}"
-    if isinstance(event, VisitPlanned):
-        return f"{event.official} to {country_name(event.host)}"
     return ", ".join(country_name(code) for code in event.countries)
+
+
+def _programme(event: IMFProgramAgreed) -> tuple[str, ...]:
+    size = "size not reported" if event.amount_usd is None else f"USD {_number(event.amount_usd)}"
+    return size, event.facility, f"to {event.ends}" if event.ends else ""
+
+
+# The parts of each built-in event type's key figure (empty parts are left out).
+_KEY_FIGURES: dict[type[Event], Callable[[Any], tuple[str, ...]]] = {
+    IMFProgramAgreed: _programme,
+    ReservePurchase: lambda e: (
+        f"{_number(e.amount)} {e.asset} bought",
+        f"at USD {_number(e.price_usd)} each" if e.price_usd is not None else "",
+    ),
+    ReserveSale: lambda e: (f"{_number(e.amount)} {e.asset} sold",),
+    HoldingsReported: lambda e: (f"{_number(e.amount)} {e.asset} held", e.basis),
+    ReserveAnnounced: lambda e: (f"{e.asset} reserve {e.stage.value}",),
+    LegalTenderAdopted: lambda e: (f"{e.asset} legal tender",),
+    LegalTenderStatusChanged: lambda e: (f"{e.asset}: {e.status.value.replace('_', ' ')}",),
+    CryptoBanChanged: lambda e: (f"{e.scope}: {'banned' if e.banned else 'allowed'}",),
+    MiningPowerAllocated: lambda e: (f"{_number(e.megawatts)} MW",),
+    AdoptionEstimated: lambda e: (f"{_number(e.holders)} holders",),
+    OfficialAppointed: lambda e: (e.person, e.role),
+    RegulatorEstablished: lambda e: (f"{e.name} ({e.acronym})" if e.acronym else e.name,),
+    VisitPlanned: lambda e: (f"{e.official} to {country_name(e.host)}",),
+    PartnershipFormed: lambda e: (" and ".join(country_name(code) for code in e.countries), *e.areas),
+    CompanyHeadquartered: lambda e: (e.company,),
+    IMFRefusal: lambda e: (e.proposal,),
+    IMFConcernRaised: lambda e: (e.topic,),
+    PolicyStatement: lambda e: (e.text,),
+}
 
 
 # -- commands -----
@@ -465,6 +595,8 @@ def _replay(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             states = fold(COUNTRY_STATES, _effective(log, args, err, "replaying"))
     if args.format == "json":
         _json({code: _plain(state) for code, state in states.items()}, out)
+    elif args.format == "csv":
+        _states_csv(states, out)
     elif not states:
         _say(out, "no events")
     else:
@@ -477,9 +609,14 @@ def _timeline(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         mine = list(_effective(log, args, err, "reading", country=args.country))
     if args.format == "json":
         _json([event_to_dict(event) for event in mine], out)
-        return 0
-    for event in mine:
-        _say(out, f"{event.occurred!s:<10}  {type(event).__name__:<24}  {_summary(event)}")
+    elif args.format == "csv":
+        write_events(mine, out)
+    elif not mine:
+        _say(out, "no events")
+    else:
+        _say(out, f"{'occurred':<10}  {'event':<24}  key figure")
+        for event in mine:
+            _say(out, f"{event.occurred!s:<10}  {type(event).__name__:<24}  {_summary(event)}")
     return 0
 
 
@@ -638,16 +775,23 @@ def _copy(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _export(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    if args.format == "parquet":
+        if not args.output:
+            raise _UsageError("policytracker export: parquet is binary: give --output FILE")
+        _require_frames("parquet export")
+    if args.output and Path(args.output).exists():
+        raise _Failure(f"{args.output} already exists; export never overwrites a file")
     with _opened(args.log) as log:
-        events = (record.event for record in _records(log, err, "exporting"))
-        if args.output:
-            if Path(args.output).exists():
-                raise _Failure(f"{args.output} already exists; export never overwrites a file")
-            with _naming(args.output), open(args.output, "x", encoding="utf-8") as target:
-                count = dump_events(events, target)
-            _say(err, f"exported {count} events to {args.output}")
+        if args.format == "parquet":
+            count = _export_parquet(log, args.output)
+        elif args.format == "csv":
+            count = _export_csv(log, args, out, err)
         else:
-            dump_events(events, out)
+            events = (record.event for record in _records(log, err, "exporting"))
+            with _target(args.output, out) as target:
+                count = dump_events(events, target)
+    if args.output:
+        _say(err, f"exported {count} events to {args.output}")
     return 0
 
 
@@ -661,6 +805,66 @@ def _snapshot(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     )
     _say(out, f"stored the latest state of {info.countries} countries at position {info.position} ({how})")
     return 0
+@contextlib.contextmanager
+def _target(output: str | None, out: IO[str]) -> Iterator[IO[str]]:
+    """*out*, or the new file *output* (never overwritten; removed again if writing it fails)."""
+    if not output:
+        yield out
+        return
+    with _naming(output), _new_file(output) as target:
+        yield target
+
+
+@contextlib.contextmanager
+def _new_file(path: str, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """The file *path*, created for writing (never an existing one), removed again if writing fails."""
+    try:
+        # Closed by the with below; opened apart from it so that only its creation is checked here.
+        stream: IO[Any] = open(path, "xb") if binary else open(path, "x", encoding="utf-8", newline="")  # noqa: SIM115
+    except FileExistsError:
+        raise _Failure(f"{path} already exists; export never overwrites a file") from None
+    try:
+        with stream:
+            yield stream
+    except BaseException:
+        Path(path).unlink(missing_ok=True)
+        raise
+
+
+def _export_csv(log: EventLog, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    events = list(_Progress("exporting", err).track(stream_effective(log)))
+    with _target(args.output, out) as target:
+        written = write_events(events, target)
+    if written.several_sources:
+        _say(
+            err,
+            f"note: {written.several_sources} events have more than one source; the CSV keeps the first "
+            "of each (export as jsonl to keep them all)",
+        )
+    if written.protected:
+        _say(
+            err,
+            f"note: {written.protected} events have text beginning with =, +, -, @, a tab or a carriage "
+            "return, written with a leading ' so that spreadsheets do not run it as a formula",
+        )
+    if written.not_in_csv:
+        _say(err, f"note: {written.not_in_csv} events have fields CSV cannot hold, written as JSON")
+    return written.count
+
+
+def _require_frames(what: str) -> None:
+    for module in ("pandas", "pyarrow"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise _Failure(f'{what} needs {module}: pip install "policytracker[frames]"') from None
+
+
+def _export_parquet(log: EventLog, output: str) -> int:
+    frame = events_frame(log)
+    with _naming(output), _new_file(output, binary=True) as target:
+        frame.to_parquet(target, index=False)
+    return len(frame)
 
 
 def _stats(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -691,6 +895,9 @@ def _stats(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.format == "json":
         _json(summary, out)
         return 0
+    if args.format == "csv":
+        _stats_csv(summary, out)
+        return 0
     _say(out, f"records         {head}")
     if head:
         _say(out, f"recorded        {summary['first_recorded_at']} to {summary['last_recorded_at']}")
@@ -704,17 +911,46 @@ def _stats(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
+def _stats_csv(summary: Mapping[str, Any], out: IO[str]) -> None:
+    """*summary* as CSV in long form: one ``measure,key,value`` row per figure (``key`` names the type or
+    country of a count)."""
+    rows: list[tuple[str, str, Any]] = []
+    for measure, value in summary.items():
+        if isinstance(value, Mapping):
+            rows.extend((measure, key, count) for key, count in value.items())
+        else:
+            rows.append((measure, "", value))
+    write_rows(["measure", "key", "value"], rows, out)
+
+
 # -- the parser -----
+
+_EPILOG_MAIN = """LOG is one of:
+  history.db, history.sqlite, history.sqlite3   SQLite, the embedded default: one file, no server
+  history.jsonl                                 a JSON Lines log, one record per line
+  postgresql://USER@HOST[:PORT]/DATABASE        PostgreSQL, shared by a team (also postgres://; needs
+                                                pip install "policytracker[postgres]"; libpq URL
+                                                parameters apply, e.g. ?sslmode=require)
+  :memory:                                      in memory, gone when the command ends
+Exit codes: 0 done, 1 bad input or damaged log (one line on stderr), 2 bad command line.
+"""
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("policytracker")
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown: not installed)"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="policytracker",
         description="Record and replay national digital-asset policy as an event-sourced log.",
-        epilog="LOG is a .db or .sqlite file (SQLite, the default), a .jsonl file, :memory:, or a "
-        "postgresql:// URL. Exit codes: 0 done, 1 bad input or damaged log (one line on stderr), 2 bad "
-        "command line.",
+        epilog=_EPILOG_MAIN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"policytracker {_version()}")
     parser.add_argument("--traceback", action="store_true", help=_TRACEBACK_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -741,7 +977,10 @@ def _parser() -> argparse.ArgumentParser:
             help="record time: ISO 8601 with a zone, e.g. 2025-07-18T00:00Z",
         )
         sub.add_argument(
-            "--format", choices=("table", "json"), default="table", help="table for people, json for pipes"
+            "--format",
+            choices=("table", "json", "csv"),
+            default="table",
+            help="table for people, json for pipes, csv for spreadsheets",
         )
 
     replay = command("replay", "Replay a log into the state of each country.", _EPILOG_REPLAY, _replay)
@@ -788,10 +1027,17 @@ def _parser() -> argparse.ArgumentParser:
     copy.add_argument("source", type=_existing, metavar="SRC")
     copy.add_argument("destination", metavar="DST")
 
-    export = command("export", "Write a log's events as a JSON Lines event file.", _EPILOG_EXPORT, _export)
+    export = command("export", "Write a log's events as an event file or a table.", _EPILOG_EXPORT, _export)
     export.add_argument("log", type=_existing, metavar="LOG")
     export.add_argument(
         "--output", "-o", metavar="FILE", help="write here (must not exist) instead of stdout"
+    )
+    export.add_argument(
+        "--format",
+        choices=("jsonl", "csv", "parquet"),
+        default="jsonl",
+        help="jsonl: every record's event, lossless (default); csv: the effective events, for "
+        "spreadsheets; parquet: events_frame() (needs the frames extra and --output)",
     )
 
     snapshot = command(
@@ -824,7 +1070,12 @@ def _parser() -> argparse.ArgumentParser:
 
     stats = command("stats", "Summarise a log: records, dates, types, countries.", _EPILOG_STATS, _stats)
     stats.add_argument("log", type=_existing, metavar="LOG")
-    stats.add_argument("--format", choices=("table", "json"), default="table")
+    stats.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table for people, json for pipes, csv for spreadsheets",
+    )
     return parser
 
 
@@ -856,6 +1107,9 @@ def main(
     except KeyboardInterrupt:
         err.write("policytracker: interrupted\n")
         return 130
+    except _UsageError as exc:  # a combination of options parsing cannot catch
+        _report(err, argv, str(exc))
+        return 2
     except Exception as exc:  # the promise: one line, never a traceback unless asked
         if not isinstance(exc, _Failure) and not _expected(exc):
             return _internal_error(err, argv, where, exc)

@@ -46,8 +46,8 @@ def open_log(target: Target, *, clock: Clock | None = None) -> EventLog:
     """Open, or create, the event log at *target* and return it (use it as a context manager).
 
     - ``":memory:"``: in-process, for tests and scratch work;
-    - a path ending ``.db`` or ``.sqlite``: SQLite, the embedded default (one file, no server, safe for
-      several processes);
+    - a path ending ``.db``, ``.sqlite`` or ``.sqlite3``: SQLite, the embedded default (one file, no
+      server, safe for several processes);
     - a path ending ``.jsonl``: a JSON Lines log, one record per line;
     - ``postgresql://user@host:5432/db`` (or ``postgres://``): PostgreSQL, for teams sharing one log (needs
       the ``postgres`` extra; libpq URL parameters apply, e.g. ``?options=-csearch_path%%3Dmyschema``).
@@ -86,13 +86,13 @@ def open_log(target: Target, *, clock: Clock | None = None) -> EventLog:
         raise TypeError(f"open_log expects a path or ':memory:', got {target!r}")
     path = Path(target)
     suffix = path.suffix.lower()
-    if suffix in (".db", ".sqlite"):
+    if suffix in (".db", ".sqlite", ".sqlite3"):
         return SQLiteLog(path, clock=clock)
     if suffix == ".jsonl":
         return JSONLinesLog(path, clock=clock)
     raise ValueError(
-        f"cannot tell which store {str(target)!r} is: use ':memory:', a path ending in .db or .sqlite "
-        "(SQLite) or .jsonl (JSON Lines)"
+        f"cannot tell which store {str(target)!r} is: use ':memory:', a path ending in .db, .sqlite or "
+        ".sqlite3 (SQLite) or .jsonl (JSON Lines)"
     )
 
 
@@ -135,7 +135,7 @@ def _unknown_url(url: str) -> str:
         )
     return (
         f"cannot tell which store {shown!r} is: use postgresql:// (or postgres://) for PostgreSQL, "
-        "':memory:', or a path ending in .db or .sqlite (SQLite) or .jsonl (JSON Lines)"
+        "':memory:', or a path ending in .db, .sqlite or .sqlite3 (SQLite) or .jsonl (JSON Lines)"
     )
 
 

@@ -69,6 +69,10 @@ def _frozen_mapping(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
     return value if isinstance(value, FrozenMap) else FrozenMap(value)
 
 
+def _frozen_set(value: Iterable[str]) -> frozenset[str]:
+    return value if isinstance(value, frozenset) else frozenset(value)
+
+
 @attrs.frozen(kw_only=True, eq=True, hash=False)
 class CountryState:
     """What the effective history says about one country's digital-asset policy.
@@ -77,7 +81,9 @@ class CountryState:
       scope → banned; ``officials``: role → person (latest by valid time wins in each);
     - ``holdings``: asset → amount: the latest ``HoldingsReported`` figure plus purchases minus sales after
       it (a report is a snapshot, never summed; a sale larger than the holdings leaves 0);
-      ``holdings_reports``: asset → the latest report;
+      ``holdings_reports``: asset → the latest report; ``reported_assets``: the assets whose figure in
+      ``holdings`` rests on a holdings report (the others are only the purchases minus the sales the
+      history knows of, not what the country holds);
     - ``regulators``, ``imf_programs``, ``imf_refusals``, ``imf_concerns``, ``planned_visits`` (visits by or
       to the country): tuples of the events, in valid-time order;
     - ``partners`` and ``headquartered_companies``: frozensets of strings;
@@ -91,6 +97,10 @@ class CountryState:
     legal_tender: Mapping[str, LegalTenderStatus] = attrs.field(default=_EMPTY, converter=_frozen_mapping)
     holdings: Mapping[str, Decimal] = attrs.field(default=_EMPTY, converter=_frozen_mapping)
     holdings_reports: Mapping[str, HoldingsReported] = attrs.field(default=_EMPTY, converter=_frozen_mapping)
+    reported_assets: frozenset[str] = attrs.field(
+        default=attrs.Factory(lambda self: frozenset(self.holdings_reports), takes_self=True),
+        converter=_frozen_set,
+    )
     reserve: Mapping[str, ReserveStage] = attrs.field(default=_EMPTY, converter=_frozen_mapping)
     regulators: tuple[RegulatorEstablished, ...] = ()
     partners: frozenset[str] = frozenset()
@@ -170,6 +180,7 @@ class _Builder:
             legal_tender=FrozenMap(self.legal_tender),
             holdings=FrozenMap(self.holdings),
             holdings_reports=FrozenMap(self.reports),
+            reported_assets=frozenset(self.reports),
             reserve=FrozenMap(self.reserve),
             regulators=tuple(self.regulators),
             partners=frozenset(self.partners),
