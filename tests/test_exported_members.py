@@ -73,6 +73,8 @@ PUBLIC = [
     "make_converter",
     "open_log",
     "partnership_graph",
+    "plot_holdings",
+    "plot_timeline",
     "project",
     "registered_event_types",
     "state_series",

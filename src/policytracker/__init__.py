@@ -1,8 +1,9 @@
 """policytracker: an event-sourced record of national digital-asset policy.
 
 Typed, dated, sourced policy events (attrs classes), fuzzy dates, strict canonical serialisation, and
-an append-only, digest-chained log with in-memory, SQLite and JSON Lines stores, and pure projections
-over valid time and record time.
+an append-only, digest-chained log with in-memory, SQLite and JSON Lines stores, pure projections
+over valid time and record time, and pictures of them (figures and an HTML report, with the ``plot``
+extra).
 Everything importable from here is stable; modules whose names start with ``_`` are not.
 """
 
@@ -50,6 +51,7 @@ from policytracker._log import (
     copy_log,
     open_log,
 )
+from policytracker._plot import plot_holdings, plot_timeline
 from policytracker._projections import (
     COUNTRY_STATES,
     Conflict,
@@ -154,6 +156,8 @@ __all__ = [
     "make_converter",
     "open_log",
     "partnership_graph",
+    "plot_holdings",
+    "plot_timeline",
     "project",
     "registered_event_types",
     "state_series",
