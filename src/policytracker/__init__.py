@@ -9,6 +9,7 @@ Everything importable from here is stable; modules whose names start with ``_`` 
 
 from __future__ import annotations
 
+from policytracker._changes import Changes, changes
 from policytracker._countries import country_name
 from policytracker._dates import FuzzyDate, Precision
 from policytracker._eventfiles import dump_events, load_events
@@ -93,6 +94,7 @@ __all__ = [
     "COUNTRY_STATES",
     "AdoptionEstimated",
     "AppendResult",
+    "Changes",
     "CompanyHeadquartered",
     "ConcurrencyError",
     "Conflict",
@@ -138,6 +140,7 @@ __all__ = [
     "ValidationError",
     "VerifyReport",
     "VisitPlanned",
+    "changes",
     "copy_log",
     "country_name",
     "country_state",
