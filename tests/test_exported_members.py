@@ -79,6 +79,7 @@ PUBLIC = [
     "plot_timeline",
     "project",
     "registered_event_types",
+    "report",
     "state_series",
     "timeline",
 ]

@@ -73,6 +73,7 @@ from policytracker._projections import (
     state_series,
     timeline,
 )
+from policytracker._report import report
 from policytracker._serialization import (
     event_from_dict,
     event_from_json,
@@ -163,6 +164,7 @@ __all__ = [
     "plot_timeline",
     "project",
     "registered_event_types",
+    "report",
     "state_series",
     "timeline",
 ]
