@@ -3,9 +3,11 @@ their colours, retracted and corrected events marked, holdings reports apart fro
 conflicts ringed. Each artist standing for an event carries a gid naming it."""
 
 import datetime as dt
+import importlib.util
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,7 @@ from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.dates import date2num  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+ROOT = Path(__file__).parent.parent
 JULY_18 = dt.datetime(2025, 7, 18, tzinfo=dt.UTC)
 AUGUST_1 = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
 
@@ -318,3 +321,14 @@ def test_without_matplotlib_the_error_says_how_to_install_it(draw, monkeypatch, 
 
     with pytest.raises(ImportError, match=r'pip install "policytracker\[plot\]"'):
         draw(seeds, "SV")
+
+
+def test_the_readme_figure_script_draws_a_figure_the_size_of_the_committed_one(tmp_path):
+    spec = importlib.util.spec_from_file_location("make_figure", ROOT / "docs" / "make_figure.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    module.main(tmp_path / "timeline.png")
+
+    committed = matplotlib.image.imread(ROOT / "docs" / "timeline.png")
+    assert committed.shape == matplotlib.image.imread(tmp_path / "timeline.png").shape
