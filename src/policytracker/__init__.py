@@ -1,13 +1,15 @@
 """policytracker: an event-sourced record of national digital-asset policy.
 
 Typed, dated, sourced policy events (attrs classes), fuzzy dates, strict canonical serialisation, and
-an append-only, digest-chained log with in-memory, SQLite and JSON Lines stores, and pure projections
-over valid time and record time.
+an append-only, digest-chained log with in-memory, SQLite and JSON Lines stores, pure projections
+over valid time and record time, and pictures of them (figures and an HTML report, with the ``plot``
+extra).
 Everything importable from here is stable; modules whose names start with ``_`` are not.
 """
 
 from __future__ import annotations
 
+from policytracker._changes import Changes, changes
 from policytracker._countries import country_name
 from policytracker._dates import FuzzyDate, Precision
 from policytracker._eventfiles import dump_events, load_events
@@ -51,6 +53,7 @@ from policytracker._log import (
     copy_log,
     open_log,
 )
+from policytracker._plot import plot_holdings, plot_timeline
 from policytracker._projections import (
     COUNTRY_STATES,
     Conflict,
@@ -73,6 +76,7 @@ from policytracker._projections import (
     state_series,
     timeline,
 )
+from policytracker._report import report
 from policytracker._serialization import (
     event_from_dict,
     event_from_json,
@@ -95,6 +99,7 @@ __all__ = [
     "COUNTRY_STATES",
     "AdoptionEstimated",
     "AppendResult",
+    "Changes",
     "CompanyHeadquartered",
     "ConcurrencyError",
     "Conflict",
@@ -143,6 +148,7 @@ __all__ = [
     "ValidationError",
     "VerifyReport",
     "VisitPlanned",
+    "changes",
     "copy_log",
     "country_name",
     "country_state",
@@ -162,8 +168,11 @@ __all__ = [
     "make_converter",
     "open_log",
     "partnership_graph",
+    "plot_holdings",
+    "plot_timeline",
     "project",
     "registered_event_types",
+    "report",
     "save_snapshot",
     "state_series",
     "state_series_frame",

@@ -67,9 +67,11 @@ from policytracker._log import (
     open_log,
     redact_url,
 )
+from policytracker._plot import require_matplotlib
 from policytracker._projections import COUNTRY_STATES, CountryState, country_state, fold
 from policytracker._projections._history import check_as_of, check_known_at, stream_effective
 from policytracker._projections._stored import latest_country_states, save_snapshot
+from policytracker._report import report
 from policytracker._serialization import event_to_dict
 from policytracker._sync import SyncChange, SyncPlan, checked_rows, make_plan
 from policytracker.exceptions import PolicyTrackerError, SerializationError
@@ -119,6 +121,14 @@ Stores the latest state of every country beside the records. A replay without --
 loads it and folds in only what was appended since; the answer is always the one every record gives. Run
 it again whenever you like: it brings the stored state up to date. A stored state that does not match the
 log is ignored, and verify reports it.
+"""
+_EPILOG_REPORT = """examples:
+  policytracker report history.db -o report.html
+  policytracker report history.db -o pk.html --country PK --as-of 2025-07
+  policytracker report history.db -o week.html --since 2025-07-11T00:00:00Z
+Writes one HTML file that opens offline (no script, nothing fetched): per country its state, timeline and
+holdings figures, conflicts and every event with its sources; with --since, what was recorded since then
+and each country's state then beside its state now. Needs matplotlib: pip install "policytracker[plot]".
 """
 _EPILOG_COPY = """examples:
   policytracker copy history.jsonl history.db
@@ -766,6 +776,23 @@ def _repair(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
+def _write_report(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    if Path(args.output).exists():
+        raise _Failure(f"{args.output} already exists; report never overwrites a file")
+    if args.since is not None and args.known_at is not None and args.since > args.known_at:
+        raise _Failure(
+            f"--since {args.since.isoformat()} is after --known-at {args.known_at.isoformat()}: give an "
+            "earlier --since"
+        )
+    require_matplotlib()
+    with _opened(args.log) as log:
+        page = report(log, countries=args.country, as_of=args.as_of, known_at=args.known_at, since=args.since)
+    with _naming(args.output), open(args.output, "x", encoding="utf-8") as target:
+        target.write(page)
+    _say(out, f"wrote {args.output}")
+    return 0
+
+
 def _copy(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     # Neither log is blamed for what goes wrong in the copy itself: the message says which.
     with _opened(args.source, blame=False) as source, _opened(args.destination, blame=False) as destination:
@@ -805,6 +832,8 @@ def _snapshot(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     )
     _say(out, f"stored the latest state of {info.countries} countries at position {info.position} ({how})")
     return 0
+
+
 @contextlib.contextmanager
 def _target(output: str | None, out: IO[str]) -> Iterator[IO[str]]:
     """*out*, or the new file *output* (never overwritten; removed again if writing it fails)."""
@@ -1022,6 +1051,32 @@ def _parser() -> argparse.ArgumentParser:
         "repair", "Remove what a crash left half-written at the end of a log.", _EPILOG_REPAIR, _repair
     )
     repair.add_argument("log", type=_existing, metavar="LOG")
+
+    report_ = command(
+        "report",
+        "Write one self-contained HTML report of a log, with figures.",
+        _EPILOG_REPORT,
+        _write_report,
+    )
+    report_.add_argument("log", type=_existing, metavar="LOG")
+    report_.add_argument(
+        "--output", "-o", required=True, metavar="FILE", help="the HTML file (must not exist)"
+    )
+    report_.add_argument(
+        "--country", type=_country, action="append", metavar="CC", help="only this country (repeatable)"
+    )
+    report_.add_argument(
+        "--as-of", type=_as_of, metavar="DATE", help="valid time: YYYY, YYYY-MM or YYYY-MM-DD"
+    )
+    report_.add_argument(
+        "--known-at", type=_known_at, metavar="TIME", help="record time: ISO 8601 with a zone"
+    )
+    report_.add_argument(
+        "--since",
+        type=_known_at,
+        metavar="TIME",
+        help="also show what was recorded after TIME, and what it changed",
+    )
 
     copy = command("copy", "Copy every record of a log into a new, empty log.", _EPILOG_COPY, _copy)
     copy.add_argument("source", type=_existing, metavar="SRC")

@@ -146,6 +146,11 @@ class BaseLog(abc.ABC):
         state = "closed" if self._closed else "open"
         return f"<{type(self).__name__} {self.target!r} ({state})>"
 
+    def _repr_html_(self) -> str:
+        from policytracker._html import log_html
+
+        return log_html(self)
+
     def close(self) -> None:
         """Release the store's resources. Closing twice is harmless; a closed log raises ``ValueError``."""
         if not self._closed:

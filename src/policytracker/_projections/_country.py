@@ -117,6 +117,11 @@ class CountryState:
     event_count: int = 0
     last_occurred: FuzzyDate | None = None
 
+    def _repr_html_(self) -> str:
+        from policytracker._html import state_html
+
+        return state_html(self)
+
 
 class _Builder:
     """A transient, mutable ``CountryState`` used inside one fold; never seen by callers."""
