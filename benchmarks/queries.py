@@ -128,15 +128,14 @@ def stored_state_supported() -> bool:
     """Whether this policytracker can keep its latest state in the store (``policytracker snapshot LOG``)."""
     import policytracker as pt
 
-    return hasattr(pt, "snapshot")
+    return hasattr(pt, "save_snapshot")
 
 
 def store_latest_state(log: Any) -> None:
-    """Store the built-in projection's latest state in *log* itself: the one place the stored-state row
-    depends on the library call, to be adjusted to its final form when it lands."""
+    """Store the built-in projection's latest state in *log* itself (``pt.save_snapshot``)."""
     import policytracker as pt
 
-    pt.snapshot(log)  # type: ignore[attr-defined]
+    pt.save_snapshot(log)
 
 
 def prepare_stored(target: str, reference: str) -> dict[str, Any]:

@@ -83,12 +83,12 @@ PUBLIC = [
     "plot_timeline",
     "project",
     "registered_event_types",
-    "save_snapshot",
     "report",
+    "save_snapshot",
     "state_series",
-    "sync",
     "state_series_frame",
     "states_frame",
+    "sync",
     "timeline",
 ]
 

@@ -37,7 +37,7 @@ LEADING = [
     "occurred_latest",
     "occurred_precision",
 ]
-TRAILING = ["note", "publishers", "sources"]
+TRAILING = ["key", "note", "publishers", "sources"]
 
 
 def log_of(*batches):
@@ -92,6 +92,7 @@ def test_events_frame_dtypes_are_those_documented():
         "scope": "string",
         "banned": "boolean",
         "holders": "Int64",
+        "key": "string",
         "note": "string",
         "publishers": "string",
         "sources": "object",

@@ -55,9 +55,9 @@ _LEADING = {
     "occurred_latest": _OBJECT,
     "occurred_precision": _TEXT,
 }
-_TRAILING = {"note": _TEXT, "publishers": _TEXT, "sources": _OBJECT}
+_TRAILING = {"key": _TEXT, "note": _TEXT, "publishers": _TEXT, "sources": _OBJECT}
 # Fields shown by the leading and trailing columns (PartnershipFormed's own ``countries`` included).
-_SHOWN = frozenset({"occurred", "event_id", "countries", "note", "sources"})
+_SHOWN = frozenset({"occurred", "event_id", "countries", "key", "note", "sources"})
 
 
 def _require_pandas(what: str) -> None:
@@ -240,8 +240,9 @@ def events_frame(
     type tag), ``countries`` (a tuple), ``occurred`` as written with ``occurred_earliest`` /
     ``occurred_latest`` (``datetime.date``) and ``occurred_precision``; then the events' own fields, one
     column each (amounts as ``Decimal``, never float; a fuzzy date as four columns like ``occurred``);
-    then ``note``, ``publishers`` (the sources' publishers, joined by ``"; "``) and ``sources`` (a tuple of
-    dicts with ``publisher``, ``url``, ``title``, ``published``). docs/frames.md lists every dtype.
+    then ``key`` (the curator's key, ``""`` when none), ``note``, ``publishers`` (the sources'
+    publishers, joined by ``"; "``) and ``sources`` (a tuple of dicts with ``publisher``, ``url``,
+    ``title``, ``published``). docs/frames.md lists every dtype.
 
     Reads the whole log once (up to *known_at*).
 
@@ -270,6 +271,7 @@ def _event_row(event: Event, record: Recorded) -> dict[str, Any]:
         "type": event.tag,
         "countries": tuple(event.countries),
         **_date_cells("occurred", event.occurred),
+        "key": event.key,
         "note": event.note,
         "publishers": "; ".join(dict.fromkeys(source.publisher for source in event.sources)),
         "sources": tuple(_source(source) for source in event.sources),
