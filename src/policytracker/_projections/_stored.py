@@ -313,7 +313,10 @@ def _decoded(stored: StoredState | None) -> _Latest | None:
         ):
             return None
         countries = obj["countries"]
-        states = {code: _STATE_CODEC.decode(entry["state"]) for code, entry in countries.items()}
+        try:
+            states = {code: _STATE_CODEC.decode(entry["state"]) for code, entry in countries.items()}
+        finally:
+            _IDS.clear()
         keys = {code: _key(entry["last"]) for code, entry in countries.items()}
         replacements = frozenset(uuid.UUID(text) for text in obj["replacements"])
     except Exception:  # a state that cannot be read is ignored, never trusted
@@ -390,10 +393,7 @@ def _value_codec(hint: Any) -> _Pair:
     if isinstance(hint, type) and issubclass(hint, Event):
         return encode_event, decode_event
     if hint is Conflict:
-        return (
-            lambda conflict: {"message": conflict.message, "event_ids": [str(i) for i in conflict.event_ids]},
-            lambda obj: Conflict(message=obj["message"], event_ids=tuple(map(_uuid, obj["event_ids"]))),
-        )
+        return _encode_conflict, _decode_conflict
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return (lambda member: member.value), hint
     if hint is Decimal:
@@ -403,14 +403,32 @@ def _value_codec(hint: Any) -> _Pair:
     raise TypeError(f"CountryState: no stored form for an item of type {hint!r}")
 
 
+def _encode_conflict(conflict: Conflict) -> dict[str, Any]:
+    # The ids as one string of 32 hex digits each: a state can hold a hundred thousand conflicts.
+    return {"message": conflict.message, "event_ids": "".join(f"{i.int:032x}" for i in conflict.event_ids)}
+
+
+def _decode_conflict(obj: dict[str, Any]) -> Conflict:
+    digits = obj["event_ids"]
+    if digits.__class__ is not str or len(digits) % 32:
+        raise ValueError(f"conflict ids: expected 32 hex digits each, got {digits!r}")
+    ids = tuple(_uuid(digits[start : start + 32]) for start in range(0, len(digits), 32))
+    return Conflict(message=obj["message"], event_ids=ids)
+
+
 def _optional(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else function(value)
 
 
+# The ids read while loading one state: each holdings report is in up to two conflicts.
+_IDS: dict[str, uuid.UUID] = {}
+
+
 def _uuid(text: str) -> uuid.UUID:
-    found = read_uuid(text)
+    found = _IDS.get(text) or read_uuid(text)
     if found is None:
         raise ValueError(f"not a UUID: {text!r}")
+    _IDS[text] = found
     return found
 
 
