@@ -630,17 +630,19 @@ def _timeline(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
-def _append(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+def _read_file(args: argparse.Namespace, read: Callable[..., T]) -> T:
+    """What *read* makes of the event file of *args* (``-``: standard input, JSON Lines by default)."""
     if args.file == "-":
         with _naming("standard input"):
-            events = load_events(
-                sys.stdin if args.stdin is None else args.stdin, format=args.format or "jsonl"
-            )
-    else:
-        if not Path(args.file).exists():
-            raise _Failure(f"no such file: {args.file}")
-        with _naming(args.file):
-            events = load_events(args.file, format=args.format)
+            return read(sys.stdin if args.stdin is None else args.stdin, format=args.format or "jsonl")
+    if not Path(args.file).exists():
+        raise _Failure(f"no such file: {args.file}")
+    with _naming(args.file):
+        return read(args.file, format=args.format)
+
+
+def _append(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    events = _read_file(args, load_events)
     with _opened(args.log) as log:
         result = log.append(_Progress("appending", err).track(events))
     _say(
@@ -651,16 +653,7 @@ def _append(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _sync(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    if args.file == "-":
-        with _naming("standard input"):
-            rows = checked_rows(
-                sys.stdin if args.stdin is None else args.stdin, format=args.format or "jsonl"
-            )
-    else:
-        if not Path(args.file).exists():
-            raise _Failure(f"no such file: {args.file}")
-        with _naming(args.file):
-            rows = checked_rows(args.file, format=args.format)
+    rows = _read_file(args, checked_rows)
     # A dry run creates nothing: a log that does not exist yet is planned against as the empty log it
     # would be.
     target = args.log
