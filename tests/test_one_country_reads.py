@@ -211,3 +211,27 @@ def test_a_record_removed_before_the_end_is_noticed_by_a_one_country_read(tmp_pa
     path = _tampered(tmp_path, "DELETE FROM records WHERE position = ?", position)
     with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match="1 of the positions up to 3"):
         pt.country_state(log, "SV")
+
+
+@settings(max_examples=40, deadline=None)
+@given(histories(max_size=30, countries=COUNTRIES))
+def test_holdings_history_folds_each_date_onto_the_one_before(history):
+    # The reference folds a fresh state for each date; the library folds once and reads it after each.
+    log = pt.open_log(":memory:")
+    log.append(history)
+    events = [
+        event
+        for event in pt.timeline(log, "SV")
+        if isinstance(event, pt.ReservePurchase | pt.ReserveSale | pt.HoldingsReported)
+        and event.asset == "BTC"
+    ]
+    expected, seen = [], []
+    for event in events:
+        seen.append(event)
+        state = pt.fold(pt.COUNTRY_STATES, seen).get("SV")
+        if expected and expected[-1][0] == event.occurred:
+            expected[-1] = (event.occurred, state.holdings["BTC"])
+        else:
+            expected.append((event.occurred, state.holdings["BTC"]))
+
+    assert expected == [(point.occurred, point.amount) for point in pt.holdings_history(log, "SV")]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -47,8 +47,10 @@ __all__ = [
     "fold_country",
     "fold_country_series",
     "fold_country_states_keyed",
+    "fold_country_steps",
 ]
 
+T = TypeVar("T")
 _EMPTY: Mapping[Any, Any] = FrozenMap()
 _ZERO = Decimal(0)
 # Sums and differences run in the exact context of amounts, never the caller's (decimal.getcontext()).
@@ -317,6 +319,20 @@ def fold_country(country: str, events: Iterable[Event], *, state: CountryState |
         if country in event.countries:
             builder.apply(event)
     return builder.freeze()
+
+
+def fold_country_steps(
+    country: str, groups: Iterable[Sequence[Event]], read: Callable[[Any], T]
+) -> Iterator[T]:
+    """Fold each of *groups* (events about *country*, in order) in turn into one state, from the empty
+    state, and yield ``read(state)`` after each: a view of the state's growth at the cost of one fold
+    (the state is never copied in between). *read* gets the transient state, with the attributes of
+    ``_Builder``; it must only read it."""
+    builder = _Builder(CountryState(country=country))
+    for events in groups:
+        for event in events:
+            builder.apply(event)
+        yield read(builder)
 
 
 def fold_country_series(

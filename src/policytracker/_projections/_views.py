@@ -16,7 +16,7 @@ from policytracker._dates import FuzzyDate
 from policytracker._events import Event, HoldingsReported, PartnershipFormed, ReservePurchase, ReserveSale
 from policytracker._frozenmap import FrozenMap
 from policytracker._log._core import EventLog
-from policytracker._projections._country import CountryState, fold_country, fold_country_series
+from policytracker._projections._country import CountryState, fold_country_series, fold_country_steps
 from policytracker._projections._history import AsOf, KnownAt, check_as_of, stream_effective
 from policytracker._validation import to_asset
 
@@ -85,8 +85,6 @@ def holdings_history(
     holdings report changed or confirmed them, under the same rules as ``CountryState.holdings``."""
     code = normalize_country(country)
     symbol = to_asset(asset)
-    state = CountryState(country=code)
-    points = []
     relevant = (
         event
         for event in stream_effective(log, as_of=as_of, known_at=known_at, country=code)
@@ -94,12 +92,14 @@ def holdings_history(
         and event.country == code
         and event.asset == symbol
     )
-    for occurred, group in itertools.groupby(relevant, key=lambda event: event.occurred):
-        events = tuple(group)
-        state = fold_country(code, events, state=state)
-        ids = tuple(event.event_id for event in events)
-        points.append(HoldingsPoint(occurred=occurred, amount=state.holdings[symbol], event_ids=ids))
-    return tuple(points)
+    groups = [tuple(group) for _, group in itertools.groupby(relevant, key=lambda event: event.occurred)]
+    amounts = fold_country_steps(code, groups, lambda state: state.holdings[symbol])
+    return tuple(
+        HoldingsPoint(
+            occurred=events[0].occurred, amount=amount, event_ids=tuple(event.event_id for event in events)
+        )
+        for events, amount in zip(groups, amounts, strict=True)
+    )
 
 
 @attrs.frozen(kw_only=True)
