@@ -313,3 +313,18 @@ def test_the_valid_time_order_is_served_by_an_index(url):
 
     assert "policytracker_records_by_valid_time" in plan, plan
     assert "Sort" not in plan, plan
+
+
+def test_a_changed_valid_time_column_is_refused_by_replays(url):
+    import psycopg
+
+    with pt.open_log(url, clock=StepClock()) as log:
+        log.append([purchase(), purchase(amount=8), refusal()])
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("UPDATE policytracker_records SET vt_latest = vt_latest + 4000 WHERE position = 1")
+
+    with pt.open_log(url) as log:
+        with pytest.raises(pt.IntegrityError, match="position 1"):
+            pt.country_states(log)
+        with pytest.raises(pt.IntegrityError, match="position 1"):
+            pt.country_state(log, "SV")

@@ -235,3 +235,16 @@ def test_holdings_history_folds_each_date_onto_the_one_before(history):
             expected.append((event.occurred, state.holdings["BTC"]))
 
     assert expected == [(point.occurred, point.amount) for point in pt.holdings_history(log, "SV")]
+
+
+@pytest.mark.parametrize("country", [None, "SV"])
+@pytest.mark.parametrize("value", ["vt_latest + 4000", "vt_latest - 400", "NULL", "'abc'"])
+def test_a_changed_valid_time_column_is_refused_by_every_valid_time_read(tmp_path, country, value):
+    # Moving a record in the valid-time order would fold it in the wrong place (a report after the
+    # purchases that follow it, say): the read compares the columns with the event.
+    path = _tampered(tmp_path, f"UPDATE records SET vt_latest = {value} WHERE position = 1")
+    with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match="position 1"):
+        if country is None:
+            pt.country_states(log)
+        else:
+            pt.country_state(log, country)

@@ -31,7 +31,7 @@ from typing import Any, Self
 
 import attrs
 
-from policytracker._codec import Index, decode_text, event_text, index_event
+from policytracker._codec import Index, decode_text, event_text, index_event, valid_time_columns
 from policytracker._countries import normalize_country
 from policytracker._events import AMENDMENT_TAGS, Event, EventCorrected, EventRetracted, event_class
 from policytracker._log._core import (
@@ -702,30 +702,40 @@ class IndexedLog(BaseLog):
         where, params = self._valid_time_where(last_day, moment)
         if country is None:
             return self._checked_events(where, params)
-        return self._selected_events(self._country_records(country, where, params), country)
+        return self._country_events(country, where, params)
 
-    def _country_records(self, country: str, where: str, params: list[Any]) -> Iterator[StoredRecord]:
-        """The records about *country* matching *where*, in valid-time order: their positions first (the
-        country index, sorted by the valid-time columns), then the records, a page at a time, so a
-        country's history is never all in memory at once."""
+    def _country_events(self, country: str, where: str, params: list[Any]) -> Iterator[Event]:
+        for record, columns in self._country_records(country, where, params):
+            event = decode_stored(check_record(self.target, record), record.position)
+            self._check_selected(event, record.position, country, None)
+            if valid_time_columns(event) != columns:
+                raise self._out_of_place(record.position, columns, event)
+            yield event
+
+    def _country_records(
+        self, country: str, where: str, params: list[Any]
+    ) -> Iterator[tuple[StoredRecord, tuple[int, ...]]]:
+        """The records about *country* matching *where*, in valid-time order, each with its stored
+        valid-time columns: their positions first (the country index, sorted by the valid-time columns),
+        then the records, a page at a time, so a country's history is never all in memory at once."""
         count, head = self._count_and_head()
         if count != head:
             raise IntegrityError(
                 f"{self.target}: {head - count} of the positions up to {head} are missing; run verify() for "
                 "details"
             )
-        positions = self._country_positions(country, where, params)
-        for start in range(0, len(positions), self._PAGE):
-            page = positions[start : start + self._PAGE]
-            rows = {row.position: row for row in self._records_at(page)}
-            for position in page:
+        keys = self._country_positions(country, where, params)
+        for start in range(0, len(keys), self._PAGE):
+            page = keys[start : start + self._PAGE]
+            rows = {row.position: row for row in self._records_at([key[0] for key in page])}
+            for position, *columns in page:
                 row = rows.get(position)
                 if row is None:
                     raise IntegrityError(
                         f"{self.target}: position {position} is in the index but its record is missing; "
                         "run verify() for details"
                     )
-                yield row
+                yield row, tuple(columns)
 
     #: How many records a page of a one-country read fetches by position.
     _PAGE = 500
@@ -737,8 +747,11 @@ class IndexedLog(BaseLog):
         noticed without reading every record."""
 
     @abc.abstractmethod
-    def _country_positions(self, country: str, where: str, params: list[Any]) -> list[int]:
-        """The positions of the records about *country* matching *where*, in valid-time order."""
+    def _country_positions(
+        self, country: str, where: str, params: list[Any]
+    ) -> list[tuple[int, int, int, int]]:
+        """``(position, vt_earliest, vt_latest, vt_rank)`` of the records about *country* matching
+        *where*, in valid-time order."""
 
     @abc.abstractmethod
     def _records_at(self, positions: Sequence[int]) -> Iterable[StoredRecord]:
@@ -751,14 +764,32 @@ class IndexedLog(BaseLog):
         key: tuple[Any, ...] | None = None
         while True:
             batch, key = self._valid_time_page(key, where, params)
-            for row in batch:  # (position, event text, recorded_at, digest, …)
+            for (
+                row
+            ) in batch:  # (position, event text, recorded_at, digest, vt_earliest, vt_latest, vt_rank, …)
                 position, text = row[0], row[1]
                 previous = before(position)
-                if previous is None or chain_digest(previous, position, row[2], text) != row[3]:
+                if (
+                    previous is None
+                    or text.__class__ is not str
+                    or chain_digest(previous, position, row[2], text) != row[3]
+                ):
                     check_record(target, StoredRecord(position, row[2], row[3], text, previous))
-                yield decode_text(text, position=position)
+                event = decode_text(text, position=position)
+                if valid_time_columns(event) != row[4:7]:
+                    raise self._out_of_place(position, row[4:7], event)
+                yield event
             if key is None:
                 return
+
+    def _out_of_place(self, position: int, stored: Sequence[Any], event: Event) -> IntegrityError:
+        """The error for a record whose stored valid-time columns are not its event's: the index put it in
+        the wrong place of a valid-time read."""
+        return IntegrityError(
+            f"{self.target}: the valid-time index holds {tuple(stored)!r} for position {position}, but its "
+            f"event's columns are {valid_time_columns(event)!r}: the stored index was changed; run verify() "
+            "for details"
+        )
 
     def _digest_table(self) -> DigestTable:
         """The stored digests by position, read in one pass: the records of a valid-time stream arrive out

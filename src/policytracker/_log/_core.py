@@ -128,6 +128,11 @@ def check_record(target: str, record: StoredRecord) -> str:
             "for details"
         )
     text = event if isinstance(event, str) else canonical_json(event)
+    if not (isinstance(text, str) and isinstance(recorded_at, str) and isinstance(previous, str)):
+        raise IntegrityError(
+            f"{target}: the record at position {position} (or the one before it) holds a value of the wrong "
+            "type: it was changed; run verify() for details"
+        )
     if chain_digest(previous, position, recorded_at, text) != digest:
         raise IntegrityError(
             f"{target}: the record at position {position} does not match its digest: it was changed, or "

@@ -265,15 +265,17 @@ class PostgresLog(IndexedLog):
             ).fetchone()
         return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
-    def _country_positions(self, country: str, where: str, params: list[Any]) -> list[int]:
+    def _country_positions(
+        self, country: str, where: str, params: list[Any]
+    ) -> list[tuple[int, int, int, int]]:
         sql = (
-            "SELECT position FROM policytracker_records WHERE position IN "
+            "SELECT position, vt_earliest, vt_latest, vt_rank FROM policytracker_records WHERE position IN "
             "(SELECT position FROM policytracker_record_countries WHERE country = %s) "
             f"AND {where} ORDER BY {_VT_ORDER}"
         )
         with self._mutex:
             self._check_open()
-            return [row[0] for row in self._conn.execute(sql, [country, *params]).fetchall()]
+            return [tuple(row) for row in self._conn.execute(sql, [country, *params]).fetchall()]
 
     def _records_at(self, positions: Sequence[int]) -> list[StoredRecord]:
         with self._mutex:

@@ -364,7 +364,8 @@ class SQLiteLog(IndexedLog):
     ) -> tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]:
         page = f"({_VT_ORDER}) > (?, ?, ?, ?) AND " if key is not None else ""
         sql = (
-            "SELECT r.position, r.event, r.recorded_at, r.digest FROM records r "
+            "SELECT r.position, r.event, r.recorded_at, r.digest, r.vt_earliest, r.vt_latest, r.vt_rank "
+            "FROM records r "
             f"WHERE {page}{where} ORDER BY {_VT_ORDER} LIMIT {_BATCH}"
         )
         with self._mutex, self._sqlite_errors():
@@ -384,14 +385,16 @@ class SQLiteLog(IndexedLog):
             count, head = self._reader().execute("SELECT count(*), max(position) FROM records").fetchone()
         return int(count), int(head or 0)
 
-    def _country_positions(self, country: str, where: str, params: list[Any]) -> list[int]:
+    def _country_positions(
+        self, country: str, where: str, params: list[Any]
+    ) -> list[tuple[int, int, int, int]]:
         sql = (
-            "SELECT position FROM records WHERE position IN "
+            "SELECT position, vt_earliest, vt_latest, vt_rank FROM records WHERE position IN "
             f"(SELECT position FROM record_countries WHERE country = ?) AND {where} ORDER BY {_VT_ORDER}"
         )
         with self._mutex, self._sqlite_errors():
             self._check_open()
-            return [row[0] for row in self._reader().execute(sql, [country, *params])]
+            return [tuple(row) for row in self._reader().execute(sql, [country, *params])]
 
     def _records_at(self, positions: Sequence[int]) -> list[StoredRecord]:
         sql = f"SELECT {_COLUMNS} FROM records r WHERE r.position IN ({','.join('?' * len(positions))})"
