@@ -3,6 +3,7 @@ command line with ``--country``) read only that country's records, through the s
 give exactly the whole-history answer restricted to the country."""
 
 import datetime as dt
+import functools
 import os
 import sqlite3
 import tempfile
@@ -243,8 +244,6 @@ def test_a_changed_valid_time_column_is_refused_by_every_valid_time_read(tmp_pat
     # Moving a record in the valid-time order would fold it in the wrong place (a report after the
     # purchases that follow it, say): the read compares the columns with the event.
     path = _tampered(tmp_path, f"UPDATE records SET vt_latest = {value} WHERE position = 1")
+    query = pt.country_states if country is None else functools.partial(pt.country_state, country=country)
     with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match="position 1"):
-        if country is None:
-            pt.country_states(log)
-        else:
-            pt.country_state(log, country)
+        query(log)
