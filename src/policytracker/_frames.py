@@ -328,7 +328,10 @@ def _state_row(state: CountryState) -> dict[str, Any]:
     row: dict[str, Any] = {"country": state.country, "country_name": country_name(state.country)}
     for name, kind in _state_kinds().items():
         value = getattr(state, name)
-        row.update(_date_cells(name, value) if kind == "date" else {name: _plain(value)})
+        if isinstance(value, Mapping) and not value:
+            row[name] = None  # Arrow has no struct without fields: an empty mapping is a missing cell
+        else:
+            row.update(_date_cells(name, value) if kind == "date" else {name: _plain(value)})
     return row
 
 
