@@ -324,14 +324,22 @@ def _state_dtypes() -> dict[str, str]:
     return dtypes
 
 
+def _storable_states(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """*rows* with each mapping column that is empty in every row made missing (None): Arrow, and so
+    Parquet, has no struct without fields. A column with any entry keeps ``{}`` for the empty ones."""
+    for name in _state_kinds():
+        cells = [row.get(name) for row in rows]
+        if cells and all(isinstance(cell, dict) and not cell for cell in cells):
+            for row in rows:
+                row[name] = None
+    return rows
+
+
 def _state_row(state: CountryState) -> dict[str, Any]:
     row: dict[str, Any] = {"country": state.country, "country_name": country_name(state.country)}
     for name, kind in _state_kinds().items():
         value = getattr(state, name)
-        if isinstance(value, Mapping) and not value:
-            row[name] = None  # Arrow has no struct without fields: an empty mapping is a missing cell
-        else:
-            row.update(_date_cells(name, value) if kind == "date" else {name: _plain(value)})
+        row.update(_date_cells(name, value) if kind == "date" else {name: _plain(value)})
     return row
 
 
@@ -350,7 +358,7 @@ def states_frame(log: EventLog, *, as_of: AsOf = None, known_at: KnownAt = None)
     """
     _require_pandas("states_frame")
     states = country_states(log, as_of=as_of, known_at=known_at)
-    return _frame([_state_row(state) for state in states.values()], _state_dtypes())
+    return _frame(_storable_states([_state_row(state) for state in states.values()]), _state_dtypes())
 
 
 def state_series_frame(
@@ -372,4 +380,4 @@ def state_series_frame(
         {"as_of": _day(check_as_of(date, field="dates")), **_state_row(state)}
         for date, state in series.items()
     ]
-    return _frame(rows, {"as_of": _OBJECT, **_state_dtypes()})
+    return _frame(_storable_states(rows), {"as_of": _OBJECT, **_state_dtypes()})
