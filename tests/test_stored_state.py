@@ -199,3 +199,32 @@ def test_the_command_line_writes_the_state(tmp_path, capsys):
     assert 0 == main(["replay", path, "--format", "json"])
     states = json.loads(capsys.readouterr().out)
     assert "6238" == states["SV"]["holdings"]["BTC"]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("position", "x"), ("content", b"\x00\xff"), ("digest", b"\x01"), ("position", 2.5)]
+)
+def test_a_state_row_of_the_wrong_types_is_ignored_and_reported(tmp_path, capsys, column, value):
+    with seeded(tmp_path) as log:
+        expected = whole(log)
+        pt.save_snapshot(log)
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        connection.execute(f"UPDATE states SET {column} = ?", (value,))
+    connection.close()
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert expected == pt.country_states(log)
+        assert not log.verify().ok
+    assert 1 == main(["verify", str(tmp_path / "log.db")])
+    assert "not ok: the stored state" in capsys.readouterr().err
+
+
+def test_a_stored_state_does_not_hide_a_removed_record(tmp_path):
+    with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        connection.execute("DELETE FROM records WHERE position = 10")
+    connection.close()
+
+    with pt.open_log(tmp_path / "log.db") as log, pytest.raises(pt.IntegrityError, match="position 10"):
+        pt.country_states(log)

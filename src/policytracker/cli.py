@@ -743,6 +743,8 @@ def _verify(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     with _opened(args.log) as log:
         report = log.verify(expect=args.expect)
     if not report.ok:
+        if report.first_bad_position is None:  # the records are intact; something kept beside them is not
+            raise _Failure(f"not ok: {report.reason}")
         raise _Failure(f"damaged at {report.first_bad_position}: {report.reason}")
     if report.head == 0:
         _say(out, "ok: 0 records; the log is empty")

@@ -484,6 +484,12 @@ class BaseLog(abc.ABC):
     def _state_mismatch(self, row: tuple[str, int, str, str, str]) -> str:
         """Why a stored state row does not match the log, or ""."""
         name, position, digest, content, content_digest = row
+        if not (
+            isinstance(name, str)
+            and type(position) is int
+            and all(isinstance(text, str) for text in (digest, content, content_digest))
+        ):
+            return f"the stored state {name!r} holds a value of the wrong type: it was changed"
         if _content_digest(content) != content_digest:
             return f"the stored state {name!r} does not match its digest: it was changed"
         if position and self._digest_at(position) != digest:
@@ -491,6 +497,11 @@ class BaseLog(abc.ABC):
                 f"the stored state {name!r} was taken at position {position}, which this log does not hold "
                 "with that digest: it is of another log, or the log was changed"
             )
+        return self._positions_missing()
+
+    def _positions_missing(self) -> str:
+        """Why the stored positions are not gap-free, when a store can tell without reading every record
+        (a database compares the number of records with the last position), or ""."""
         return ""
 
     def _verify_states(self, report: VerifyReport) -> VerifyReport:
@@ -718,12 +729,9 @@ class IndexedLog(BaseLog):
         """The records about *country* matching *where*, in valid-time order, each with its stored
         valid-time columns: their positions first (the country index, sorted by the valid-time columns),
         then the records, a page at a time, so a country's history is never all in memory at once."""
-        count, head = self._count_and_head()
-        if count != head:
-            raise IntegrityError(
-                f"{self.target}: {head - count} of the positions up to {head} are missing; run verify() for "
-                "details"
-            )
+        missing = self._positions_missing()
+        if missing:
+            raise IntegrityError(f"{self.target}: {missing}; run verify() for details")
         keys = self._country_positions(country, where, params)
         for start in range(0, len(keys), self._PAGE):
             page = keys[start : start + self._PAGE]
@@ -736,6 +744,10 @@ class IndexedLog(BaseLog):
                         "run verify() for details"
                     )
                 yield row, tuple(columns)
+
+    def _positions_missing(self) -> str:
+        count, head = self._count_and_head()
+        return f"{head - count} of the positions up to {head} are missing" if count != head else ""
 
     #: How many records a page of a one-country read fetches by position.
     _PAGE = 500
