@@ -167,3 +167,17 @@ def test_a_log_imported_without_keys_is_moved_onto_them_without_counting_twice(f
     assert 0 == code
     assert 23 == out.count("the same event, already in the log without a key, gets this key")
     assert "6,238 BTC" in run("replay", "log.db", "--country", "SV")[1]
+
+
+@pytest.mark.parametrize("name", ["empty.csv", "empty.jsonl"])
+def test_an_empty_file_is_refused_rather_than_retracting_every_key(folder, name):
+    events = _csv(folder / "events.csv", "a,reserve.purchase,2025-06,SV,7")
+    run("sync", "log.db", events)
+    (folder / name).write_bytes(b"")
+
+    code, out, err = run("sync", "log.db", name, "--retract-missing")
+
+    assert (1, "") == (code, out)
+    assert f"{name} is empty" in err
+    with pt.open_log(folder / "log.db") as log:
+        assert 1 == log.head

@@ -149,6 +149,10 @@ def checked_rows(
     event that is not an amendment, each with a key of its own (see :func:`sync` for the errors)."""
     if isinstance(source, str | os.PathLike):
         name, unit = str(source), "line"
+        if Path(source).is_file() and not Path(source).read_bytes().strip(b"\xef\xbb\xbf \t\r\n"):
+            # An empty file is a failed download or a truncated save, never a curated record: with
+            # retract_missing it would retract every key. (A CSV with only its header says "no rows".)
+            raise SerializationError(f"{name} is empty: a file to sync holds a CSV header or JSON lines")
         rows = load_rows(Path(source), format=format)
     elif hasattr(source, "read"):
         name, unit = getattr(source, "name", "<stream>"), "line"
