@@ -332,3 +332,21 @@ def test_the_readme_figure_script_draws_a_figure_the_size_of_the_committed_one(t
 
     committed = matplotlib.image.imread(ROOT / "docs" / "timeline.png")
     assert committed.shape == matplotlib.image.imread(tmp_path / "timeline.png").shape
+
+
+def test_a_fact_moved_to_another_country_is_a_replacement_there_not_a_retraction():
+    from policytracker._present import lane_marks
+
+    log = pt.open_log(":memory:")
+    original = pt.ReservePurchase(occurred="2025-07", country="SV", amount=3)
+    moved = pt.ReservePurchase(occurred="2025-07", country="PK", amount=3)
+    log.append([original])
+    log.append([pt.EventCorrected(occurred="2025-07", target=original.event_id, replacement=moved)])
+
+    assert ["superseded"] == [mark.status for mark in lane_marks(log, "SV")]
+    assert ["replacement"] == [mark.status for mark in lane_marks(log, "PK")]
+
+    log.append([pt.EventRetracted(occurred="2025-07", target=original.event_id)])  # both versions go
+
+    assert ["retracted"] == [mark.status for mark in lane_marks(log, "SV")]
+    assert ["retracted"] == [mark.status for mark in lane_marks(log, "PK")]

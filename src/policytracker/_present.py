@@ -40,8 +40,8 @@ from policytracker._events import (
     VisitPlanned,
 )
 from policytracker._log import EventLog
-from policytracker._projections import CountryState, effective_events, timeline
-from policytracker._projections._history import AsOf, KnownAt, check_as_of, check_known_at
+from policytracker._projections import CountryState, timeline
+from policytracker._projections._history import AsOf, KnownAt, Resolver, check_as_of, check_known_at
 
 __all__ = [
     "FAMILIES",
@@ -236,8 +236,15 @@ def lane_marks(
             versions.setdefault(event.replacement.event_id, event.replacement)
         elif not isinstance(event, EventRetracted):
             versions.setdefault(event.event_id, event)
-    standing = {event.event_id for event in effective_events(records)}
-    standing_roots = {root.get(event_id, event_id) for event_id in standing}
+    # Which version of each fact stands, whichever country it is about now: the country's records hold
+    # the amendments of its facts, but not always their originals (a fact moved here from elsewhere).
+    # (every retraction and correction is read: a retraction of a fact moved here is not about here).
+    resolver = Resolver(open_world=True)
+    for record in log.read(types=[EventRetracted, EventCorrected]):
+        if moment is not None and record.recorded_at > moment:
+            break
+        resolver.add(record.event)
+    standing = {event.event_id for event in timeline(log, country, known_at=known_at)}
     replacements = {event_id for event_id in versions if root.get(event_id, event_id) != event_id}
     marks = [
         attrs.evolve(mark, status="replacement") if mark.event.event_id in replacements else mark
@@ -248,6 +255,6 @@ def lane_marks(
             continue
         if last_day is not None and event.occurred.latest > last_day:
             continue
-        status = "superseded" if root.get(event_id, event_id) in standing_roots else "retracted"
+        status = "retracted" if resolver.amended_value(root.get(event_id, event_id)) is None else "superseded"
         marks.append(Mark(event=event, status=status))
     return sorted(marks, key=lambda mark: (mark.event.occurred, mark.status != "stands"))
