@@ -213,3 +213,20 @@ def test_bad_report_command_lines_are_usage_errors(seeded, argv):
 
     assert (2, "") == (code, out)
     assert 1 == len(err.strip().splitlines())
+
+
+def test_control_characters_and_missing_glyphs_are_harmless_in_the_report(tmp_path):
+    log = pt.open_log(":memory:")
+    log.append(
+        [
+            pt.CompanyHeadquartered(
+                occurred="2025-07-01", country="SV", company="\u6bd4\u7279\u5e01 \U0001f680 \x1b[2J\u202eevil"
+            )
+        ]
+    )
+
+    page = pt.report(log)  # filterwarnings = error: a glyph warning would fail here
+
+    assert "\x1b" not in page
+    assert "\u202e" not in page
+    assert "\\x1b[2J\\u202eevil" in page

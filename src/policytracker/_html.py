@@ -15,6 +15,7 @@ from policytracker._events import Event, EventCorrected, EventRetracted, Source
 from policytracker._log import EventLog, redact_url
 from policytracker._present import country_label, state_rows, summary, type_name
 from policytracker._projections import CountryState
+from policytracker._safetext import visible
 from policytracker.exceptions import PolicyTrackerError
 
 if TYPE_CHECKING:
@@ -43,8 +44,9 @@ _STORES = {
 
 
 def text(value: object) -> str:
-    """*value* as HTML text: ``&``, ``<``, ``>`` and both quotes escaped."""
-    return html.escape(str(value), quote=True)
+    """*value* as HTML text: ``&``, ``<``, ``>`` and both quotes escaped, and control and bidirectional
+    characters written as escapes (``\\x1b``, ``\\u202e``), as the command line shows them."""
+    return html.escape(visible(str(value), keep_lines=True), quote=True)
 
 
 def link(url: str | None, label: str) -> str:

@@ -23,6 +23,7 @@ from policytracker._log import EventLog
 from policytracker._present import FAMILIES, Mark, country_label, family_of, lane_marks, summary, type_name
 from policytracker._projections import Conflict, HoldingsPoint, country_state, holdings_history, timeline
 from policytracker._projections._history import AsOf, KnownAt, check_as_of, check_known_at
+from policytracker._safetext import visible
 from policytracker._validation import to_asset
 from policytracker.exceptions import ValidationError
 
@@ -195,7 +196,8 @@ def _label(mark: Mark) -> str:
     text = f"{type_name(event)}: {summary(event)}"
     text = text if len(text) <= _LABEL_CHARS else text[: _LABEL_CHARS - 1] + "…"
     prefix = {"retracted": "retracted: ", "superseded": "replaced: "}.get(mark.status, "")
-    return prefix + text + (" (corrected)" if mark.status == "replacement" else "")
+    # Control and bidirectional characters are shown as escapes, as on the command line.
+    return visible(prefix + text + (" (corrected)" if mark.status == "replacement" else ""))
 
 
 def _draw_mark(ax: Axes, code: str, mark: Mark, start: float, days: float, y: float) -> None:

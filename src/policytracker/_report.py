@@ -12,6 +12,7 @@ import itertools
 import os
 import re
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
@@ -257,7 +258,13 @@ def _svg(figure: Figure, *, prefix: str) -> str:
     import matplotlib
 
     out = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "policytracker"}):
+    with (
+        matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "policytracker"}),
+        warnings.catch_warnings(),
+    ):
+        # Text stays text in the SVG, drawn by the browser's fonts: a glyph matplotlib's own font lacks
+        # (a Chinese name, an emoji) only makes its layout estimate rougher, never the page wrong.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
         figure.savefig(out, format="svg", metadata={"Date": None})
     image = _METADATA.sub("", _PROLOGUE.sub("", out.getvalue(), count=1))
     image = _ID.sub(lambda match: f'id="{prefix}{match[1]}"', image)

@@ -17,7 +17,6 @@ import importlib
 import importlib.metadata
 import json
 import os
-import re
 import sqlite3
 import sys
 import time
@@ -72,6 +71,7 @@ from policytracker._projections import COUNTRY_STATES, CountryState, country_sta
 from policytracker._projections._history import check_as_of, check_known_at, stream_effective
 from policytracker._projections._stored import latest_country_states, save_snapshot
 from policytracker._report import report
+from policytracker._safetext import UNSAFE_IN_JSON, visible
 from policytracker._serialization import event_to_dict
 from policytracker._sync import SyncChange, SyncPlan, checked_rows, make_plan
 from policytracker.exceptions import PolicyTrackerError, SerializationError
@@ -367,23 +367,9 @@ def _plain(value: Any) -> Any:
     return encode_value(value)
 
 
-# Characters that move the cursor, recolour or rewrite the terminal, or reorder or split what it shows:
-# C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional marks and overrides. JSON
-# escapes C0 controls itself, and the others can only occur inside its strings, where \uXXXX is the same.
-_INVISIBLE = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_UNSAFE = re.compile(f"[\x00-\x1f{_INVISIBLE}]")
-_UNSAFE_IN_JSON = re.compile(f"[{_INVISIBLE}]")
-_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match[0])
-    return _SHORT_ESCAPES.get(match[0]) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-
-
 def _visible(text: str) -> str:
-    """*text* with every character of `_UNSAFE` written as an escape (``\\n``, ``\\x1b``, ``\\u202e``)."""
-    return _UNSAFE.sub(_escape, text)
+    """*text* with every control character written as an escape (``\\n``, ``\\x1b``, ``\\u202e``)."""
+    return visible(text)
 
 
 def _say(out: IO[str], text: str) -> None:
@@ -393,7 +379,7 @@ def _say(out: IO[str], text: str) -> None:
 
 def _json(obj: Any, out: IO[str]) -> None:
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False)
-    out.write(_UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match[0]):04x}", text) + "\n")
+    out.write(UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match[0]):04x}", text) + "\n")
 
 
 def _number(value: Decimal | int) -> str:
