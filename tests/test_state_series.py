@@ -76,3 +76,13 @@ def test_a_bad_date_is_named_by_its_place():
 def test_an_unknown_country_is_refused():
     with pytest.raises(pt.ValidationError, match="ZZ"):
         pt.state_series(pt.open_log(":memory:"), "ZZ", ["2025"])
+
+
+def test_a_single_date_is_refused_with_a_hint():
+    with pytest.raises(pt.ValidationError, match="wrap it in a list"):
+        pt.state_series(pt.open_log(":memory:"), "SV", "2025")
+
+
+def test_a_known_at_string_without_a_zone_is_named_as_given():
+    with pytest.raises(pt.ValidationError, match="'2025-01-01' has no time zone"):
+        pt.state_series(pt.open_log(":memory:"), "SV", ["2025"], known_at="2025-01-01")

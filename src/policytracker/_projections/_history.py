@@ -62,6 +62,7 @@ def check_known_at(known_at: object) -> pendulum.DateTime:
         ValidationError: a naive datetime, a string that is not an ISO 8601 moment with a time zone, a
             date, or anything else.
     """
+    given = known_at
     if isinstance(known_at, str):
         known_at = _moment(known_at)
     if not isinstance(known_at, _dt.datetime):
@@ -70,6 +71,12 @@ def check_known_at(known_at: object) -> pendulum.DateTime:
             field="known_at",
         )
     if known_at.tzinfo is None or known_at.utcoffset() is None:
+        if isinstance(given, str):
+            raise ValidationError(
+                f"known_at: {given!r} has no time zone; write a moment with one, such as "
+                "2025-07-18T09:30:00Z (use as_of for dates)",
+                field="known_at",
+            )
         raise ValidationError(
             f"known_at: {known_at!r} is naive; give it a time zone, e.g. datetime(..., tzinfo=UTC)",
             field="known_at",

@@ -19,6 +19,7 @@ from policytracker._log._core import EventLog
 from policytracker._projections._country import CountryState, fold_country_series, fold_country_steps
 from policytracker._projections._history import AsOf, KnownAt, check_as_of, stream_effective
 from policytracker._validation import to_asset
+from policytracker.exceptions import ValidationError
 
 __all__ = [
     "HoldingsPoint",
@@ -61,6 +62,11 @@ def state_series(
         ValidationError: *country* is not a known code, a date is not a date, or *known_at* is invalid.
     """
     code = normalize_country(country)
+    if isinstance(dates, str | FuzzyDate | _dt.date):
+        raise ValidationError(
+            f"dates: expected a list of dates, got the single date {dates!r}; wrap it in a list",
+            field="dates",
+        )
     wanted = list(dates)
     days = [check_as_of(date, field=f"dates[{index}]") for index, date in enumerate(wanted)]
     if not wanted:
