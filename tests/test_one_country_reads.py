@@ -44,6 +44,7 @@ class Stores:
         self.folder = Path(tempfile.mkdtemp())
         self.logs = []
         self.schemas = []
+        self.callbacks = []
 
     def open(self, kind, clock):
         if kind == "postgresql":
@@ -61,7 +62,12 @@ class Stores:
         self.logs.append(log)
         return log
 
+    def on_close(self, callback):
+        self.callbacks.append(callback)
+
     def close(self):
+        for callback in self.callbacks:
+            callback()
         for log in self.logs:
             log.close()
         if self.schemas:

@@ -5,12 +5,14 @@ log is ignored and reported by ``verify()``, never trusted."""
 import datetime as dt
 import json
 import sqlite3
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import policytracker as pt
+from policytracker._projections import _stored
 from policytracker._projections._stored import latest_country_states
 from policytracker.cli import main
 from policytracker.testing import histories
@@ -34,8 +36,12 @@ def test_the_stored_state_plus_what_came_since_equals_the_whole_fold(kind, histo
     cuts = sorted(data.draw(st.lists(st.integers(0, len(history)), min_size=1, max_size=3)))
     snapshot_after = data.draw(st.sets(st.integers(0, len(cuts))), label="snapshot after batches")
     batches = list(zip([0, *cuts], [*cuts, len(history)], strict=True))
+    window = data.draw(st.sampled_from([1, 2, 3, 512]), label="events kept after a checkpoint")
     stores = Stores()
     try:
+        patched = mock.patch.object(_stored, "_WINDOW", window)
+        patched.start()
+        stores.on_close(patched.stop)
         clock = StepClock(*[T0 + dt.timedelta(hours=i) for i in range(len(batches) + 1)])
         log = pt.open_log(":memory:", clock=clock) if kind == ":memory:" else stores.open(kind, clock)
         snapshots = 0
@@ -73,8 +79,17 @@ def test_appends_in_valid_time_order_are_folded_on_top(tmp_path):
         assert whole(log) == pt.country_states(log)
 
 
-def test_a_back_dated_event_or_an_amendment_refolds_only_the_countries_it_touches(tmp_path):
+def test_an_event_among_the_kept_latest_events_is_folded_in_with_them(tmp_path):
     with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+        log.append([purchase(amount=1, occurred="2020-01-01")])  # back-dated, but SV keeps all its events
+
+        assert () == pt.save_snapshot(log).refolded
+        assert whole(log) == pt.country_states(log)
+
+
+def test_an_event_before_the_checkpoint_or_an_amendment_refolds_only_the_countries_it_touches(tmp_path):
+    with mock.patch.object(_stored, "_WINDOW", 2), seeded(tmp_path) as log:
         pt.save_snapshot(log)
         early = purchase(amount=1, occurred="2020-01-01")
         log.append([early, purchase(amount=2, country="PK", occurred="2030-01-01")])

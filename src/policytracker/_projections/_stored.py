@@ -4,22 +4,26 @@
 so readers stay lock-free. ``country_states(log)`` (the latest state: no ``as_of``, no ``known_at``) then
 loads it and folds in only what was appended since:
 
-- events about a country that sort after everything the snapshot folded for it (in valid-time order) are
-  folded on top of its stored state;
-- a country touched by a back-dated event, a retraction or a correction is refolded alone, from its own
-  records (read through the store's country index);
+- events about a country that sort after its checkpoint (in valid-time order) are folded in with the
+  latest events the snapshot keeps for it;
+- a country touched by an event that sorts before its checkpoint, a retraction or a correction is refolded
+  alone, from its own records (read through the store's country index);
 - a snapshot that does not match the log (the record it was taken at, its own content digest, its format
   or the projection's version) is ignored, never trusted: the state is then folded from the whole log.
 
 The stored content is canonical JSON (docs/log.md, "Stored states"), never pickle::
 
-    {"countries": {"SV": {"last": [earliest, latest, rank, "event id"], "state": {...}}, ...},
-     "digest": "<digest of the record at position>", "format": 1, "position": 1234,
+    {"countries": {"SV": {"checkpoint": {...}, "checkpoint_last": [earliest, latest, rank, "event id"],
+                          "tail": [event, ...]}, ...},
+     "digest": "<digest of the record at position>", "format": 2, "position": 1234,
      "projection": "policytracker.country_states", "projection_version": 1,
      "replacements": ["<id of each standing correction's replacement>", ...]}
 
-``state`` is a ``CountryState`` in the form ``make_converter().unstructure`` gives it, events in their
-stored form. ``last`` is the valid-time key of the last event about the country that the state folds in.
+Per country, ``checkpoint`` is a ``CountryState`` (field by field, events in their stored form) after the
+events up to the valid-time key ``checkpoint_last``, and ``tail`` the country's latest effective events
+after it (between 512 and 1,023 of them, or all when fewer), in valid-time order: the state is the
+checkpoint with the tail folded in. An appended event that sorts after ``checkpoint_last`` is folded in
+again with the tail; only one that sorts before it makes the country be refolded from its records.
 """
 
 from __future__ import annotations
@@ -44,7 +48,6 @@ from policytracker._projections._country import (
     COUNTRY_STATES,
     Conflict,
     CountryState,
-    fold_country_states_keyed,
 )
 from policytracker._projections._history import Resolver, ValidKey, stream_effective, valid_time_key
 from policytracker.exceptions import ConcurrencyError
@@ -53,7 +56,7 @@ __all__ = ["SnapshotInfo", "latest_country_states", "save_snapshot"]
 
 #: The name the built-in projection's latest state is stored under, and the version of its format.
 NAME = COUNTRY_STATES.name
-FORMAT = 1
+FORMAT = 2
 # Appended records beyond which folding them in one by one costs more than a streamed replay.
 _MAX_NEW = 200_000
 
@@ -70,14 +73,68 @@ class SnapshotInfo:
     refolded: tuple[str, ...] | None
 
 
+#: How many of a country's latest events a stored state keeps after its checkpoint (between this and
+#: twice this): an appended event that sorts among them is folded in again with them, not refolded.
+_WINDOW = 512
+
+
+@attrs.frozen(kw_only=True)
+class _Entry:
+    """One country's stored state: the ``checkpoint`` state (None: no entry yet) after the events up to
+    the key ``checkpoint_last`` (None: none), and the effective events after it, ``tail``, in valid-time
+    order; ``state`` is the checkpoint with the tail folded in (None: no entry)."""
+
+    checkpoint: CountryState | None
+    checkpoint_last: ValidKey | None
+    tail: tuple[Event, ...]
+    state: CountryState | None
+
+
+class _Window:
+    """Builds an ``_Entry`` from a country's effective events in valid-time order, folding into the
+    checkpoint all but the latest ``_WINDOW`` to ``2 * _WINDOW`` of them."""
+
+    def __init__(self, code: str, entry: _Entry | None = None) -> None:
+        self.code = code
+        self.checkpoint = None if entry is None else entry.checkpoint
+        self.checkpoint_last = None if entry is None else entry.checkpoint_last
+        self.pending: list[Event] = []
+
+    def add(self, event: Event) -> None:
+        self.pending.append(event)
+        if len(self.pending) >= 2 * _WINDOW:
+            done, self.pending = self.pending[:_WINDOW], self.pending[_WINDOW:]
+            self.checkpoint = _fold_entry(self.code, self.checkpoint, done)
+            self.checkpoint_last = valid_time_key(done[-1])
+
+    def entry(self) -> _Entry:
+        tail = tuple(self.pending)
+        return _Entry(
+            checkpoint=self.checkpoint,
+            checkpoint_last=self.checkpoint_last,
+            tail=tail,
+            state=_fold_entry(self.code, self.checkpoint, list(tail)) if tail else self.checkpoint,
+        )
+
+
+def _window_of(code: str, events: Iterable[Event], entry: _Entry | None = None) -> _Entry:
+    window = _Window(code, entry)
+    for event in events:
+        window.add(event)
+    return window.entry()
+
+
 @attrs.frozen(kw_only=True)
 class _Latest:
     position: int
     digest: str
-    states: Mapping[str, CountryState]
-    last: Mapping[str, ValidKey]
+    entries: Mapping[str, _Entry]
     replacements: frozenset[uuid.UUID]
     refolded: tuple[str, ...] | None = None
+
+    @property
+    def states(self) -> dict[str, CountryState]:
+        return {code: entry.state for code, entry in self.entries.items() if entry.state is not None}
 
 
 def save_snapshot(log: EventLog, *, rebuild: bool = False) -> SnapshotInfo:
@@ -132,16 +189,20 @@ def _folded_whole(log: EventLog) -> _Latest:
     for _attempt in range(5):
         last = _last_record(log)
         if last is None:
-            return _Latest(position=0, digest="", states={}, last={}, replacements=frozenset())
-        events = stream_effective(log, known_at=last.recorded_at)
-        states, keys = fold_country_states_keyed(events)
+            return _Latest(position=0, digest="", entries={}, replacements=frozenset())
+        windows: dict[str, _Window] = {}
+        for event in stream_effective(log, known_at=last.recorded_at):
+            for code in event.countries:
+                window = windows.get(code)
+                if window is None:
+                    window = windows[code] = _Window(code)
+                window.add(event)
         replacements = _standing_replacements(log, last.position)
         if _settled(log, last):
             return _Latest(
                 position=last.position,
                 digest=last.digest,
-                states=states,
-                last=keys,
+                entries={code: window.entry() for code, window in sorted(windows.items())},
                 replacements=replacements,
             )
     raise ConcurrencyError(_BUSY)
@@ -214,57 +275,38 @@ def _brought_up_to_date(log: EventLog, base: _Latest) -> _Latest | None:
         resolver = _amendments(log, last.position)
         refold.update(_chain_countries(log, resolver, amendments))
         replacements = _replacement_ids(resolver)
-    fresh: dict[str, list[tuple[ValidKey, Event]]] = {}
+    fresh: dict[str, list[Event]] = {}
     for record in new:
         event = record.event
         if event.tag in AMENDMENT_TAGS:
             continue
-        key = valid_time_key(event)
         for code in event.countries:
-            stored_key = base.last.get(code)
-            if event.event_id in replacements or (stored_key is not None and key <= stored_key):
-                refold.add(code)
+            if event.event_id in replacements:
+                refold.add(code)  # the same fact as a standing replacement: it counts once
             else:
-                fresh.setdefault(code, []).append((key, event))
-    states, keys = dict(base.states), dict(base.last)
+                fresh.setdefault(code, []).append(event)
+    entries = dict(base.entries)
+    for code, events in fresh.items():
+        entry = entries.get(code)
+        first = min(valid_time_key(event) for event in events)
+        if entry is not None and entry.checkpoint_last is not None and first <= entry.checkpoint_last:
+            refold.add(code)  # sorts before the kept tail: only a refold from the start can place it
+        if code in refold:
+            continue
+        kept = entry.tail if entry is not None else ()
+        merged = sorted([*kept, *events], key=valid_time_key)
+        entries[code] = _window_of(code, merged, entry)
     for code in refold:
-        events = list(stream_effective(log, known_at=last.recorded_at, country=code))
-        _put(states, keys, code, None, events)
-    for code, entries in fresh.items():
-        if code not in refold:
-            entries.sort(key=lambda entry: entry[0])
-            events = [event for _, event in entries]
-            _put(states, keys, code, states.get(code), events)
+        entries[code] = _window_of(code, stream_effective(log, known_at=last.recorded_at, country=code))
     if refold and not _settled(log, last):
         return _folded_whole(log)
     return _Latest(
         position=last.position,
         digest=last.digest,
-        states=states,
-        last=keys,
+        entries=entries,
         replacements=replacements,
         refolded=tuple(sorted(refold)),
     )
-
-
-def _put(
-    states: dict[str, CountryState],
-    keys: dict[str, ValidKey],
-    code: str,
-    state: CountryState | None,
-    events: list[Event],
-) -> None:
-    """Fold *events* (about *code*, in valid-time order) into *state* and keep the result and the key of
-    the last event (no entry, and no key, when they give the country none)."""
-    entry = _fold_entry(code, state, events)
-    if events:
-        keys[code] = valid_time_key(events[-1])
-    elif state is None:
-        keys.pop(code, None)
-    if entry is None:
-        states.pop(code, None)
-    else:
-        states[code] = entry
 
 
 def _fold_entry(code: str, state: CountryState | None, events: list[Event]) -> CountryState | None:
@@ -289,10 +331,13 @@ def _encoded(latest: _Latest) -> str:
             "replacements": sorted(str(event_id) for event_id in latest.replacements),
             "countries": {
                 code: {
-                    "last": [*latest.last[code][:3], str(latest.last[code][3])],
-                    "state": _STATE_CODEC.encode(state),
+                    "checkpoint": None if entry.checkpoint is None else _STATE_CODEC.encode(entry.checkpoint),
+                    "checkpoint_last": None
+                    if entry.checkpoint_last is None
+                    else [*entry.checkpoint_last[:3], str(entry.checkpoint_last[3])],
+                    "tail": [encode_event(event) for event in entry.tail],
                 }
-                for code, state in latest.states.items()
+                for code, entry in latest.entries.items()
             },
         }
     )
@@ -312,21 +357,24 @@ def _decoded(stored: StoredState | None) -> _Latest | None:
             or obj.get("digest") != stored.digest
         ):
             return None
-        countries = obj["countries"]
         try:
-            states = {code: _STATE_CODEC.decode(entry["state"]) for code, entry in countries.items()}
+            entries = {code: _decoded_entry(code, entry) for code, entry in obj["countries"].items()}
         finally:
             _IDS.clear()
-        keys = {code: _key(entry["last"]) for code, entry in countries.items()}
         replacements = frozenset(uuid.UUID(text) for text in obj["replacements"])
     except Exception:  # a state that cannot be read is ignored, never trusted
         return None
-    return _Latest(
-        position=stored.position,
-        digest=stored.digest,
-        states=states,
-        last=keys,
-        replacements=replacements,
+    return _Latest(position=stored.position, digest=stored.digest, entries=entries, replacements=replacements)
+
+
+def _decoded_entry(code: str, obj: dict[str, Any]) -> _Entry:
+    checkpoint = None if obj["checkpoint"] is None else _STATE_CODEC.decode(obj["checkpoint"])
+    tail = tuple(decode_event(event) for event in obj["tail"])
+    return _Entry(
+        checkpoint=checkpoint,
+        checkpoint_last=None if obj["checkpoint_last"] is None else _key(obj["checkpoint_last"]),
+        tail=tail,
+        state=_fold_entry(code, checkpoint, list(tail)) if tail else checkpoint,
     )
 
 
