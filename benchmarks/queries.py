@@ -98,20 +98,31 @@ STARTUP_LABEL = "start-up alone: `policytracker --help` (whole process)"
 STORED_LABEL = f"`country_states(log)`, stored latest state + {NEW_EVENTS:,} new events"
 NO_STORED_STATE = "n/a (no stored state)"
 
-# The program each measured process runs: imports and opening the log are not timed; ru_maxrss is read
-# right after the query, before anything else is kept.
+# The program each measured process runs: imports and opening the log are not timed; the peak is read
+# right after the query, before anything else is kept. On Linux it is the process's own high-water mark
+# (VmHWM): ru_maxrss also keeps the parent's resident size at the fork, which a large parent inflates.
 _CHILD = """\
 import datetime, json, resource, sys, time
 import policytracker as pt
 
+def peak_mb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / {scale}
+
 target, country, keep = sys.argv[1:4]
 month_ends = [datetime.date.fromisoformat(d) for d in {month_ends!r}]
 with pt.open_log(target) as log:
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / {scale}
+    before = peak_mb()
     started = time.perf_counter()
     result = {statement}
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / {scale}
+    peak = peak_mb()
 if keep:
     import pickle
     with open(keep, "wb") as file:
