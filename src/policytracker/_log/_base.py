@@ -363,14 +363,6 @@ class BaseLog(abc.ABC):
                 "stored index was changed; run verify() for details"
             )
 
-    def _selected_events(self, records: Iterable[StoredRecord], country: str) -> Iterator[Event]:
-        """The events of *records*, each checked against its digest and its predecessor's, refusing one
-        the index selected for *country* although the event is not about it."""
-        for record in records:
-            event = decode_stored(check_record(self.target, record), record.position)
-            self._check_selected(event, record.position, country, None)
-            yield event
-
     def _gap(self, expected: int, found: int) -> IntegrityError:
         return IntegrityError(
             f"{self.target}: position {expected} is missing (the next stored record is {found}); "
@@ -656,6 +648,14 @@ class ValidTimeOrdered(BaseLog):
         if country is None:
             return (decode_stored(check_record(target, record), record.position) for record in ordered)
         return self._selected_events(ordered, country)
+
+    def _selected_events(self, records: Iterable[StoredRecord], country: str) -> Iterator[Event]:
+        """The events of *records*, each checked against its digest and its predecessor's, refusing one
+        the index selected for *country* although the event is not about it."""
+        for record in records:
+            event = decode_stored(check_record(self.target, record), record.position)
+            self._check_selected(event, record.position, country, None)
+            yield event
 
     @abc.abstractmethod
     def _valid_time_order(
