@@ -770,25 +770,35 @@ class IndexedLog(BaseLog):
         """The stored records at *positions* (any order), each with its predecessor's digest."""
 
     def _checked_events(self, where: str, params: list[Any]) -> Iterator[Event]:
-        # The hottest loop of a replay: the check and the decoding are inlined rather than layered
-        # generators over record objects.
-        before, target = self._digest_table().before, self.target
+        # The hottest loop of a replay: the digest check (chain_digest and DigestTable.before, written
+        # out) and the decoding are inlined rather than layered generators over record objects. Anything
+        # the quick check does not pass goes to check_record, which raises the precise error.
+        table = self._digest_table()
+        joined, missing, target, sha256 = table.text, DigestTable.MISSING, self.target, hashlib.sha256
         key: tuple[Any, ...] | None = None
         while True:
             batch, key = self._valid_time_page(key, where, params)
-            for (
-                row
-            ) in batch:  # (position, event text, recorded_at, digest, vt_earliest, vt_latest, vt_rank, …)
-                position, text = row[0], row[1]
-                previous = before(position)
+            # Each row: (position, event text, recorded_at, digest, vt_earliest, vt_latest, vt_rank, …).
+            for row in batch:
+                position, text, recorded_at = row[0], row[1], row[2]
+                # The predecessor's digest: 64 hex digits, or "" before position 1.
+                previous = joined[(position - 2) * 64 : (position - 1) * 64] if position > 1 else ""
                 if (
-                    previous is None
-                    or text.__class__ is not str
-                    or chain_digest(previous, position, row[2], text) != row[3]
+                    text.__class__ is not str
+                    or recorded_at.__class__ is not str
+                    or previous == missing
+                    or len(previous) != (64 if position > 1 else 0)
+                    or sha256(
+                        f'{previous}{{"event":{text},"position":{position},"recorded_at":"{recorded_at}"}}'.encode()
+                    ).hexdigest()
+                    != row[3]
                 ):
-                    check_record(target, StoredRecord(position, row[2], row[3], text, previous))
+                    check_record(
+                        target, StoredRecord(position, recorded_at, row[3], text, table.before(position))
+                    )
                 event = decode_text(text, position=position)
-                if valid_time_columns(event) != row[4:7]:
+                earliest, latest = event.occurred._order
+                if earliest != row[4] or latest != row[5] or event.__valid_time_rank__ != row[6]:
                     raise self._out_of_place(position, row[4:7], event)
                 yield event
             if key is None:
@@ -910,14 +920,14 @@ class DigestTable:
     """The stored digests of a log by position, joined in one string (64 hex digits a record), for
     checking records that arrive out of position order against their predecessors."""
 
-    _MISSING = "-" * 64  # no record, or no readable digest, at a position
+    MISSING = "-" * 64  # no record, or no readable digest, at a position
 
     def __init__(self, rows: Iterable[tuple[int, str]]) -> None:
         parts: list[str] = []
         for position, digest in rows:
-            parts.extend([self._MISSING] * (position - 1 - len(parts)))
+            parts.extend([self.MISSING] * (position - 1 - len(parts)))
             readable = len(digest) == 64 and not digest.strip("0123456789abcdef")
-            parts.append(digest if readable else self._MISSING)
+            parts.append(digest if readable else self.MISSING)
         self._joined = "".join(parts)
 
     @classmethod
@@ -930,9 +940,14 @@ class DigestTable:
         table._joined = text
         return table
 
+    @property
+    def text(self) -> str:
+        """The digests joined in position order: those of position *p* at ``[(p - 1) * 64 : p * 64]``."""
+        return self._joined
+
     def before(self, position: int) -> str | None:
         """The digest of the record before *position* ("" for position 1), or None when there is none."""
         if position == 1:
             return ""
         digest = self._joined[(position - 2) * 64 : (position - 1) * 64]
-        return None if len(digest) < 64 or digest == self._MISSING else digest
+        return None if len(digest) < 64 or digest == self.MISSING else digest
