@@ -243,3 +243,23 @@ def test_a_stored_state_does_not_hide_a_removed_record(tmp_path):
 
     with pt.open_log(tmp_path / "log.db") as log, pytest.raises(pt.IntegrityError, match="position 10"):
         pt.country_states(log)
+
+
+@pytest.mark.parametrize("digit", ["+", "_", "A", " "])
+def test_a_state_with_conflict_ids_that_are_not_lowercase_hex_is_ignored(tmp_path, digit, monkeypatch):
+    import hashlib
+
+    monkeypatch.setattr(_stored, "_WINDOW", 1)  # a checkpoint after every other event: conflicts are stored
+    with seeded(tmp_path) as log:
+        log.append([pt.HoldingsReported(occurred="2026-01-01", country="SV", amount=n) for n in (10, 20)])
+        expected = whole(log)
+        assert expected["SV"].conflicts  # each report disagrees with the one before
+        pt.save_snapshot(log)
+    content, _ = _states_row(tmp_path / "log.db")
+    start = content.index('"event_ids":"') + len('"event_ids":"')
+    other = content[:start] + digit + content[start + 1 :]  # same length: only the digit is wrong
+    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert latest_country_states(log) is None
+        assert expected == pt.country_states(log)

@@ -43,6 +43,7 @@ __all__ = [
     "stdlib_canonical_json",
     "stdlib_loads",
     "uuid5",
+    "uuid_from_int",
 ]
 
 #: Whether orjson is installed and not switched off with ``POLICYTRACKER_NO_ORJSON``.
@@ -195,9 +196,10 @@ _set_is_safe = vars(uuid.UUID)["is_safe"].__set__
 _UNKNOWN = uuid.SafeUUID.unknown
 
 
-def _uuid_from_int(value: int) -> uuid.UUID:
-    # uuid.UUID(int=value) without its argument handling, for a value known to be in range: ids are made
-    # for every event constructed and read. The result is a plain, complete uuid.UUID.
+def uuid_from_int(value: int) -> uuid.UUID:
+    """``uuid.UUID(int=value)`` without its argument handling, for a *value* known to be in range (0 to
+    2**128 - 1): ids are made for every event constructed and read. The result is a plain, complete
+    ``uuid.UUID``."""
     result = _new(uuid.UUID)
     _set_int(result, value)
     _set_is_safe(result, _UNKNOWN)
@@ -207,7 +209,7 @@ def _uuid_from_int(value: int) -> uuid.UUID:
 def uuid5(name: str) -> uuid.UUID:
     """``uuid.uuid5(EVENT_ID_NAMESPACE, name)``: the content-derived id of the canonical text *name*."""
     digest = hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()
-    return _uuid_from_int((int.from_bytes(digest[:16], "big") & _VERSION_BITS_CLEAR) | _VERSION_5_RFC_4122)
+    return uuid_from_int((int.from_bytes(digest[:16], "big") & _VERSION_BITS_CLEAR) | _VERSION_5_RFC_4122)
 
 
 def read_uuid(text: Any) -> uuid.UUID | None:
@@ -218,7 +220,7 @@ def read_uuid(text: Any) -> uuid.UUID | None:
     digits = text.replace("-", "")
     if len(digits) == 32:
         try:
-            return _uuid_from_int(int(digits, 16))
+            return uuid_from_int(int(digits, 16))
         except ValueError:
             return None
     try:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import collections.abc
 import enum
+import re
 import typing
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -38,11 +39,12 @@ from typing import Any
 
 import attrs
 
-from policytracker._canonical import canonical_json, loads, read_uuid
+from policytracker._canonical import canonical_json, loads, uuid_from_int
 from policytracker._codec import decode_event, encode_event
 from policytracker._dates import FuzzyDate
 from policytracker._events import AMENDMENT_TAGS, Event
 from policytracker._frozenmap import FrozenMap
+from policytracker._gcpause import collector_paused
 from policytracker._log._core import EventLog, Recorded, StateKeeper, StoredState
 from policytracker._projections._country import (
     COUNTRY_STATES,
@@ -347,6 +349,11 @@ def _decoded(stored: StoredState | None) -> _Latest | None:
     """The stored state, or None when there is none or it is of another format or projection version."""
     if stored is None:
         return None
+    with collector_paused():
+        return _read_latest(stored)
+
+
+def _read_latest(stored: StoredState) -> _Latest | None:
     try:
         obj = loads(stored.content)
         if (
@@ -458,26 +465,26 @@ def _encode_conflict(conflict: Conflict) -> dict[str, Any]:
 
 def _decode_conflict(obj: dict[str, Any]) -> Conflict:
     digits = obj["event_ids"]
-    if digits.__class__ is not str or len(digits) % 32:
-        raise ValueError(f"conflict ids: expected 32 hex digits each, got {digits!r}")
-    ids = tuple(_uuid(digits[start : start + 32]) for start in range(0, len(digits), 32))
-    return Conflict(message=obj["message"], event_ids=ids)
+    if digits.__class__ is not str or len(digits) % 32 or not _HEX.fullmatch(digits):
+        raise ValueError(f"conflict ids: expected 32 lowercase hex digits each, got {digits!r}")
+    ids, known = [], _IDS
+    for start in range(0, len(digits), 32):
+        text = digits[start : start + 32]
+        found = known.get(text)
+        if found is None:
+            found = known[text] = uuid_from_int(int(text, 16))
+        ids.append(found)
+    return Conflict(message=obj["message"], event_ids=tuple(ids))
 
 
 def _optional(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else function(value)
 
 
-# The ids read while loading one state: each holdings report is in up to two conflicts.
+_HEX = re.compile("[0-9a-f]*")
+# The ids read while loading one state, by their 32 hex digits: each holdings report is in up to two
+# conflicts, and one UUID object serves both.
 _IDS: dict[str, uuid.UUID] = {}
-
-
-def _uuid(text: str) -> uuid.UUID:
-    found = _IDS.get(text) or read_uuid(text)
-    if found is None:
-        raise ValueError(f"not a UUID: {text!r}")
-    _IDS[text] = found
-    return found
 
 
 _STATE_CODEC = _StateCodec()
