@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from policytracker._countries import normalize_country
+from policytracker._gcpause import collector_paused
 from policytracker._log._core import EventLog
 from policytracker._projections._core import project
 from policytracker._projections._country import COUNTRY_STATES, CountryState, fold_country
@@ -24,11 +25,12 @@ def country_states(
     has one that matches (see :func:`save_snapshot`), plus what was appended since; it is always equal to
     the state folded from the whole log.
     """
-    if as_of is None and known_at is None:
-        stored = latest_country_states(log)
-        if stored is not None:
-            return stored
-    return project(log, COUNTRY_STATES, as_of=as_of, known_at=known_at)
+    with collector_paused():
+        if as_of is None and known_at is None:
+            stored = latest_country_states(log)
+            if stored is not None:
+                return stored
+        return project(log, COUNTRY_STATES, as_of=as_of, known_at=known_at)
 
 
 def country_state(
@@ -42,4 +44,5 @@ def country_state(
         ValidationError: *country* is not an ISO 3166-1 alpha-2 code, or *as_of* / *known_at* are invalid.
     """
     code = normalize_country(country)
-    return fold_country(code, stream_effective(log, as_of=as_of, known_at=known_at, country=code))
+    with collector_paused():
+        return fold_country(code, stream_effective(log, as_of=as_of, known_at=known_at, country=code))

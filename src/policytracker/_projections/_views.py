@@ -15,6 +15,7 @@ from policytracker._countries import normalize_country
 from policytracker._dates import FuzzyDate
 from policytracker._events import Event, HoldingsReported, PartnershipFormed, ReservePurchase, ReserveSale
 from policytracker._frozenmap import FrozenMap
+from policytracker._gcpause import collector_paused
 from policytracker._log._core import EventLog
 from policytracker._projections._country import CountryState, fold_country_series, fold_country_steps
 from policytracker._projections._history import AsOf, KnownAt, check_as_of, stream_effective
@@ -45,7 +46,8 @@ def timeline(
     """
     code = normalize_country(country)
     events = stream_effective(log, as_of=as_of, known_at=known_at, country=code)
-    return tuple(event for event in events if code in event.countries)
+    with collector_paused():
+        return tuple(event for event in events if code in event.countries)
 
 
 def state_series(
@@ -71,8 +73,9 @@ def state_series(
     days = [check_as_of(date, field=f"dates[{index}]") for index, date in enumerate(wanted)]
     if not wanted:
         return FrozenMap({})
-    events = timeline(log, code, known_at=known_at)
-    return FrozenMap(dict(zip(wanted, fold_country_series(code, events, days), strict=True)))
+    with collector_paused():
+        events = timeline(log, code, known_at=known_at)
+        return FrozenMap(dict(zip(wanted, fold_country_series(code, events, days), strict=True)))
 
 
 @attrs.frozen(kw_only=True)
@@ -98,8 +101,9 @@ def holdings_history(
         and event.country == code
         and event.asset == symbol
     )
-    groups = [tuple(group) for _, group in itertools.groupby(relevant, key=lambda event: event.occurred)]
-    amounts = fold_country_steps(code, groups, lambda state: state.holdings[symbol])
+    with collector_paused():
+        groups = [tuple(group) for _, group in itertools.groupby(relevant, key=lambda event: event.occurred)]
+        amounts = fold_country_steps(code, groups, lambda state: state.holdings[symbol])
     return tuple(
         HoldingsPoint(
             occurred=events[0].occurred, amount=amount, event_ids=tuple(event.event_id for event in events)
