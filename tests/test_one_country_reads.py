@@ -253,3 +253,62 @@ def test_a_changed_valid_time_column_is_refused_by_every_valid_time_read(tmp_pat
     query = pt.country_states if country is None else functools.partial(pt.country_state, country=country)
     with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match="position 1"):
         query(log)
+
+
+INDEXED = [STORES[0], STORES[2]]  # the stores that read a country's records a page at a time
+
+
+@pytest.mark.parametrize("kind", INDEXED)
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_a_country_read_over_many_pages_gives_the_whole_history_answer(kind, prefetch, monkeypatch):
+    stores = Stores()
+    try:
+        log = stores.open(kind, StepClock())
+        monkeypatch.setattr(type(log), "_PAGE", 3)
+        monkeypatch.setattr(type(log), "_PREFETCH", prefetch)
+        days = [dt.date(2020, 1, 1) + dt.timedelta(days=(7 * n) % 61) for n in range(20)]
+        log.append(
+            [
+                purchase(n + 1, country=COUNTRIES[n % 2], occurred=day.isoformat())
+                for n, day in enumerate(days)
+            ]
+        )
+        log.append([pt.EventRetracted(occurred="2020-03-01", target=next(iter(log.read())).event.event_id)])
+        for country in COUNTRIES[:2]:
+            state, events = whole_history_answer(log, country, None, None)
+            assert len(events) > 3 * 2  # more than two pages
+            assert pt.timeline(log, country) == events
+            assert pt.country_state(log, country) == state
+    finally:
+        stores.close()
+
+
+@pytest.mark.parametrize("kind", INDEXED)
+def test_a_failing_page_read_reaches_the_caller_and_an_abandoned_read_leaves_the_log_usable(
+    kind, monkeypatch
+):
+    stores = Stores()
+    try:
+        log = stores.open(kind, StepClock())
+        cls = type(log)
+        monkeypatch.setattr(cls, "_PAGE", 2)
+        monkeypatch.setattr(cls, "_PREFETCH", True)
+        log.append([purchase(n + 1, country="SV", occurred=f"2020-01-{n + 1:02d}") for n in range(9)])
+        reads = log.valid_time_events(country="SV")
+        assert next(reads).amount == 1
+        reads.close()  # abandoned with the next page asked for
+        assert len(pt.timeline(log, "SV")) == 9
+
+        real, calls = cls._records_at, []
+
+        def second_page_fails(self, positions):
+            calls.append(positions)
+            if len(calls) == 2:
+                raise pt.IntegrityError("the second page could not be read")
+            return real(self, positions)
+
+        monkeypatch.setattr(cls, "_records_at", second_page_fails)
+        with pytest.raises(pt.IntegrityError, match="second page"):
+            pt.timeline(log, "SV")
+    finally:
+        stores.close()

@@ -25,6 +25,7 @@ import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Self
@@ -733,9 +734,10 @@ class IndexedLog(BaseLog):
         if missing:
             raise IntegrityError(f"{self.target}: {missing}; run verify() for details")
         keys = self._country_positions(country, where, params)
-        for start in range(0, len(keys), self._PAGE):
-            page = keys[start : start + self._PAGE]
-            rows = {row.position: row for row in self._records_at([key[0] for key in page])}
+        pages = [keys[start : start + self._PAGE] for start in range(0, len(keys), self._PAGE)]
+        fetched = self._pages_of_records([[key[0] for key in page] for page in pages])
+        for page, records in zip(pages, fetched, strict=True):
+            rows = {row.position: row for row in records}
             for position, *columns in page:
                 row = rows.get(position)
                 if row is None:
@@ -745,12 +747,34 @@ class IndexedLog(BaseLog):
                     )
                 yield row, tuple(columns)
 
+    def _pages_of_records(self, pages: list[list[int]]) -> Iterator[Iterable[StoredRecord]]:
+        """The records at the positions of each page, a page at a time. With ``_PREFETCH``, the next page
+        is asked for in a thread while the caller works through the current one, so the server's work and
+        the transfer overlap the decoding. A page is read after its predecessor, never two at once."""
+        if not self._PREFETCH or len(pages) < 2:
+            yield from (self._records_at(page) for page in pages)
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policytracker-read") as pool:
+            coming = pool.submit(self._records_at, pages[0])
+            try:
+                for number in range(1, len(pages) + 1):
+                    records = coming.result()
+                    if number < len(pages):
+                        coming = pool.submit(self._records_at, pages[number])
+                    yield records
+            finally:
+                coming.cancel()
+
     def _positions_missing(self) -> str:
         count, head = self._count_and_head()
         return f"{head - count} of the positions up to {head} are missing" if count != head else ""
 
     #: How many records a page of a one-country read fetches by position.
     _PAGE = 500
+    #: Whether a one-country read asks for its next page while the current one is decoded. Worth it where
+    #: waiting for the next page releases the GIL for the whole wait (a server's round trip); SQLite's
+    #: module takes the GIL back for every row, so a thread would contend with the decoding instead.
+    _PREFETCH = False
 
     @abc.abstractmethod
     def _count_and_head(self) -> tuple[int, int]:

@@ -95,6 +95,9 @@ class PostgresLog(IndexedLog):
 
     _MARK = "%s"
     _STORAGE_SCHEMA = _SCHEMA_VERSION
+    # A one-country read: pages of 5,000 positions, the next asked for while the current one is decoded.
+    _PAGE = 5000
+    _PREFETCH = True
     _VALID_TIME_INDEX = _VALID_TIME_INDEX
 
     def __init__(self, url: str, *, clock: Clock | None = None, display: str | None = None) -> None:
