@@ -52,12 +52,6 @@ _WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # the table's pages in nearly, not exactly, their stored order; a cache holding the stretch of the table
 # that the index is pointing into reads each page about once. The cache fills only as pages are read.
 _CACHE_KIB = 16384
-# Read the file through memory mapping, up to this size (SQLite caps it at its compile-time limit, 2 GB by
-# default): a valid-time or one-country read visits the table's pages out of order, and a mapped page is
-# read without a system call or a copy into the page cache. On a 1,000,000-event log this took a whole
-# replay from 12.1-12.4 s to 11.0-11.3 s, and country_state from 1.01-1.05 s to 0.93 s. SQLite maps only
-# the size it knows the file to have, so a file shortened between reads is read as before.
-_MMAP_BYTES = 1 << 31
 _SQLITE_HEADER = b"SQLite format 3\x00"
 # Each record comes with its predecessor's digest, so that a read can check it against both.
 _PREVIOUS = "(SELECT p.digest FROM records p WHERE p.position = r.position - 1)"
@@ -172,7 +166,6 @@ class SQLiteLog(IndexedLog):
         self._conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT_PAGES}")
         self._conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
         self._conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-        self._conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
 
     def _reader(self) -> sqlite3.Connection:
         """The connection to read through. A log opened as an immutable file is reopened as a plain
