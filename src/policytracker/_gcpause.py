@@ -16,8 +16,8 @@ def collector_paused() -> Iterator[None]:
 
     For the built-in projections only, whose code makes no reference cycles: a replay or the loading of a
     stored state makes millions of objects, many of which stay alive, and as they accumulate CPython runs
-    full collections over everything made so far, again and again, finding nothing to free. Measured on the
-    1,000,000-event benchmark log: 0.66 s of a 10.5 s replay, and 0.9 s of a 2.0 s stored-state load.
+    full collections over everything made so far, again and again, finding nothing to free
+    (benchmarks/README.md has the measurements).
     """
     if not gc.isenabled():
         yield

@@ -34,6 +34,7 @@ import attrs
 
 from policytracker._codec import Index, decode_text, event_text, index_event, valid_time_columns
 from policytracker._countries import normalize_country
+from policytracker._dates import day_ordinals
 from policytracker._events import AMENDMENT_TAGS, Event, EventCorrected, EventRetracted, event_class
 from policytracker._log._core import (
     STORAGE_FORMAT,
@@ -821,7 +822,7 @@ class IndexedLog(BaseLog):
                         target, StoredRecord(position, recorded_at, row[3], text, table.before(position))
                     )
                 event = decode_text(text, position=position)
-                earliest, latest = event.occurred._order
+                earliest, latest = day_ordinals(event.occurred)
                 if earliest != row[4] or latest != row[5] or event.__valid_time_rank__ != row[6]:
                     raise self._out_of_place(position, row[4:7], event)
                 yield event
