@@ -129,7 +129,7 @@ def _floor_append(target: str, n: int, batch: int) -> float:
                 chunk = rows[start : start + batch]
                 with log._mutex, log._transaction():
                     log._tail()
-                    log._lookup([row.entry.event_id for row in chunk])
+                    log._lookup({row.entry.event_id: row.event_id for row in chunk})
                     log._write(chunk)
             return time.perf_counter() - started
     finally:

@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import policytracker as pt
-from policytracker._codec import codec_for, index_event
+from policytracker._canonical import canonical_json
+from policytracker._codec import codec_for, encode_event, event_text, event_text_and_id, index_event
 from policytracker.testing import events
 
 json_values = st.recursive(
@@ -92,6 +93,43 @@ def test_a_read_back_event_evolves_like_the_event_it_was_written_from_after_pick
         assert event == twin
     assert expected == attrs.evolve(copy.deepcopy(event_read), note="changed").event_id
     assert event.event_id == event_read.event_id
+
+
+def _made(event):
+    """The event its class's own __init__ makes from *event*'s field values, its id derived."""
+    return type(event)(**{f.alias: getattr(event, f.name) for f in attrs.fields(type(event)) if f.init})
+
+
+@given(events())
+def test_an_event_just_made_stores_the_same_text_as_one_read_back_copied_or_stored_before(event):
+    made = _made(event)
+    expected = canonical_json(encode_event(made))  # the event encoded afresh, field by field
+
+    assert hasattr(made, "_id_text")  # the text its id was derived from, kept for its first store
+    assert event_text_and_id(made) == (expected, str(made.event_id))
+    assert not hasattr(made, "_id_text")  # released once stored
+    assert event_text(made) == expected
+    for twin in (
+        pt.event_from_json(expected),
+        copy.copy(_made(event)),
+        pickle.loads(pickle.dumps(_made(event))),
+    ):
+        assert not hasattr(twin, "_id_text")
+        assert event_text(twin) == expected
+        assert twin == made
+
+
+def test_an_event_just_made_stores_its_own_classs_version():
+    @pt.event_type("test.codec.versioned", version=3, upcasters={1: dict, 2: dict})
+    @attrs.frozen(kw_only=True)
+    class Versioned(pt.CountryEvent):
+        level: int = 0
+
+    made = Versioned(country="PK", occurred="2025", level=4)
+    text = event_text(made)
+
+    assert json.loads(text)["version"] == 3
+    assert text == canonical_json(encode_event(made))
 
 
 def test_a_stored_id_that_is_not_the_derived_one_survives_evolve():

@@ -49,6 +49,7 @@ __all__ = [
     "CLASSES",
     "FROM_STORAGE",
     "UPCASTERS",
+    "EncodedOnce",
     "Index",
     "Upcaster",
     "codec_for",
@@ -59,6 +60,8 @@ __all__ = [
     "encode_event",
     "encode_value",
     "event_text",
+    "event_text_and_id",
+    "identify",
     "index_event",
     "valid_time_columns",
 ]
@@ -621,15 +624,30 @@ def _short(obj: Any, limit: int = 80) -> str:
 # --- events -------------------------------------------------------------------------------------------------
 
 
-def encode_event(event: Any) -> dict[str, Any]:
-    """The canonical, JSON-ready object of *event*: type tag, schema version, ``event_id`` and its fields
-    not at their default."""
+def encode_event(event: Any, id_text: str | None = None) -> dict[str, Any]:
+    """The canonical, JSON-ready object of *event*: type tag, schema version, ``event_id`` (*id_text*, when
+    the caller has already written it out) and its fields not at their default."""
     cls = type(event)
     content = codec_for(cls).encode(event)
     content["type"] = cls.__event_tag__
     content["version"] = cls.__event_version__
-    content["event_id"] = str(event.event_id)
+    content["event_id"] = str(event.event_id) if id_text is None else id_text
     return content
+
+
+class EncodedOnce:
+    """The base of ``Event``: one slot, outside the attrs fields (so neither compared, hashed, shown nor
+    copied), where an event made by its constructor keeps the canonical text its id was derived from
+    until :func:`event_text` first stores it, which then parses that text rather than encoding the event
+    again. Events read from a log leave the slot empty: their id is stored, not derived."""
+
+    __slots__ = ("_id_text",)
+
+
+_id_text_slot = vars(EncodedOnce)["_id_text"]
+_keep_id_text = _id_text_slot.__set__
+_kept_id_text = _id_text_slot.__get__
+_forget_id_text = _id_text_slot.__delete__
 
 
 def event_text(event: Any) -> str:
@@ -638,16 +656,47 @@ def event_text(event: Any) -> str:
     Raises:
         ValidationError: a value cannot be stored (an integer outside -2**63 .. 2**64-1, say).
     """
-    return _canonical(encode_event(event), event)
+    return event_text_and_id(event)[0]
+
+
+def event_text_and_id(event: Any) -> tuple[str, str]:
+    """:func:`event_text` and the event id as that text holds it (hyphenated), as an append needs both.
+
+    Raises:
+        ValidationError: a value cannot be stored (an integer outside -2**63 .. 2**64-1, say).
+    """
+    id_text = str(event.event_id)
+    try:
+        kept = _kept_id_text(event)
+    except AttributeError:  # not made by its constructor, or already stored once
+        content = encode_event(event, id_text)
+    else:
+        _forget_id_text(event)
+        content = loads(kept)
+        content["version"] = type(event).__event_version__
+        content["event_id"] = id_text
+    return _canonical(content, event), id_text
 
 
 def derive_event_id(event: Any) -> uuid.UUID:
     """The content-derived id of *event*: UUIDv5 of the canonical JSON of its type tag and every field but
     ``event_id``, fields at their default left out (so a defaulted field added later keeps old ids)."""
+    return uuid5(_canonical(_id_content(event), event))
+
+
+def identify(event: Any) -> uuid.UUID:
+    """:func:`derive_event_id`, keeping the canonical text it is derived from on *event* (see
+    :class:`EncodedOnce`) for :func:`event_text`: what an event's constructor calls."""
+    text = _canonical(_id_content(event), event)
+    _keep_id_text(event, text)
+    return uuid5(text)
+
+
+def _id_content(event: Any) -> dict[str, Any]:
     cls = type(event)
     content = codec_for(cls).encode(event)
     content["type"] = cls.__event_tag__
-    return uuid5(_canonical(content, event))
+    return content
 
 
 def _canonical(content: dict[str, Any], event: Any) -> str:

@@ -17,9 +17,10 @@ from policytracker import _validation as v
 from policytracker._codec import (
     CLASSES,
     UPCASTERS,
+    EncodedOnce,
     Upcaster,
     defer_given_id,
-    derive_event_id,
+    identify,
     valid_time_columns,
 )
 from policytracker._dates import FuzzyDate, day_ordinals
@@ -244,7 +245,7 @@ class Source:
 
 
 @attrs.frozen(kw_only=True)
-class Event:
+class Event(EncodedOnce):
     """Base class of every policy event: an immutable, dated, sourced fact.
 
     Subclasses are ``attrs`` frozen, keyword-only classes registered with :func:`event_type`, which gives
@@ -285,7 +286,7 @@ class Event:
                 "@policytracker.event_type('your.tag')"
             )
         given = self._given_event_id
-        object.__setattr__(self, "event_id", derive_event_id(self) if given is None else given)
+        object.__setattr__(self, "event_id", identify(self) if given is None else given)
 
     @property
     def countries(self) -> tuple[str, ...]:

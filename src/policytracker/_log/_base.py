@@ -7,7 +7,8 @@ handful of store primitives, so that every store behaves the same way by constru
 - ``_transaction()``: a context manager holding the store's write lock (a SQLite ``BEGIN IMMEDIATE``, an OS
   file lock, a mutex) for the duration of one append;
 - ``_tail()``: ``(head, last digest, last recorded_at text)``, read inside the transaction;
-- ``_lookup(ids)``: the stored event and countries of those ids that are in the log;
+- ``_lookup(ids)``: the stored event and countries of those of *ids* (each id with its hyphenated text)
+  that are in the log;
 - ``_write(records)``: store :class:`NewRecord` s, their text and their index, inside the transaction;
 - ``_scan(after, country, tags)``: :class:`StoredRecord` s in position order, streaming;
 - ``_head()`` and ``close()``.
@@ -32,7 +33,7 @@ from typing import Any, Self
 
 import attrs
 
-from policytracker._codec import Index, decode_text, event_text, index_event, valid_time_columns
+from policytracker._codec import Index, decode_text, event_text_and_id, index_event, valid_time_columns
 from policytracker._countries import normalize_country
 from policytracker._dates import day_ordinals
 from policytracker._events import AMENDMENT_TAGS, Event, EventCorrected, EventRetracted, event_class
@@ -91,7 +92,7 @@ class BaseLog(abc.ABC):
 
     @abc.abstractmethod
     def _lookup(
-        self, ids: Sequence[uuid.UUID]
+        self, ids: Mapping[uuid.UUID, str]
     ) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]: ...
 
     @abc.abstractmethod
@@ -188,11 +189,11 @@ class BaseLog(abc.ABC):
                     expected=expected_position,
                     actual=head,
                 )
-            wanted = {event.event_id for event, _ in batch}
-            wanted.update(
-                event.target for event, _ in batch if isinstance(event, EventRetracted | EventCorrected)
-            )
-            stored = self._lookup(list(wanted))
+            wanted = {event.event_id: id_text for event, _, id_text in batch}
+            for event, _, _ in batch:
+                if isinstance(event, EventRetracted | EventCorrected) and event.target not in wanted:
+                    wanted[event.target] = str(event.target)
+            stored = self._lookup(wanted)
             rows, unchanged = self._plan(batch, stored, head, digest, last_stamp)
             if rows:
                 self._write([row for row, _ in rows.values()])
@@ -207,14 +208,14 @@ class BaseLog(abc.ABC):
         )
         return AppendResult(head=head + len(written), written=written, unchanged=tuple(unchanged))
 
-    def _prepare(self, events: Iterable[Event]) -> list[tuple[Event, str]]:
+    def _prepare(self, events: Iterable[Event]) -> list[tuple[Event, str, str]]:
         if isinstance(events, Event):
             raise ValidationError("append takes an iterable of events; wrap a single event in a list")
         batch = []
         for index, event in enumerate(events):
             if not isinstance(event, Event):
                 raise ValidationError(f"events[{index}]: expected an Event, got {event!r}")
-            batch.append((event, event_text(event)))
+            batch.append((event, *event_text_and_id(event)))
         return batch
 
     def _next_stamp(self, last_stamp: str | None) -> str:
@@ -234,7 +235,7 @@ class BaseLog(abc.ABC):
 
     def _plan(
         self,
-        batch: list[tuple[Event, str]],
+        batch: list[tuple[Event, str, str]],
         stored: Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]],
         head: int,
         digest: str,
@@ -244,7 +245,7 @@ class BaseLog(abc.ABC):
         unchanged: list[uuid.UUID] = []
         stamp = self._next_stamp(last_stamp) if batch else ""
         position = head
-        for number, (event, text) in enumerate(batch):
+        for number, (event, text, id_text) in enumerate(batch):
             event_id = event.event_id
             if event_id in stored or event_id in rows:
                 previous = rows[event_id][1] if event_id in rows else decode_stored(stored[event_id][0], 0)
@@ -258,7 +259,7 @@ class BaseLog(abc.ABC):
             index = index_event(event, self._target_countries(number, event, stored, rows))
             position += 1
             digest = chain_digest(digest, position, stamp, text)
-            rows[event_id] = (NewRecord(position, stamp, digest, text, index), event)
+            rows[event_id] = (NewRecord(position, stamp, digest, text, index, id_text), event)
         return rows, unchanged
 
     def _target_countries(
@@ -473,7 +474,8 @@ class BaseLog(abc.ABC):
     def index_countries(self, event_ids: Iterable[uuid.UUID]) -> Mapping[uuid.UUID, tuple[str, ...]]:
         """The countries the index gives each record of *event_ids* (ids not in the log are left out)."""
         self._check_open()
-        return {event_id: found[1] for event_id, found in self._lookup(list(event_ids)).items()}
+        wanted = {event_id: str(event_id) for event_id in event_ids}
+        return {event_id: found[1] for event_id, found in self._lookup(wanted).items()}
 
     def _state_mismatch(self, row: tuple[str, int, str, str, str]) -> str:
         """Why a stored state row does not match the log, or ""."""
@@ -516,7 +518,7 @@ class BaseLog(abc.ABC):
         return index_mismatch(position, index_stored(text, position, self._countries_of), stored)
 
     def _countries_of(self, event_id: uuid.UUID) -> tuple[str, ...]:
-        found = self._lookup([event_id]).get(event_id)
+        found = self._lookup({event_id: str(event_id)}).get(event_id)
         return () if found is None else found[1]
 
     def _stored_index(self) -> Iterator[StoredIndex]:
@@ -625,7 +627,7 @@ def records_to_copy(rows: Iterable[StoredRecord]) -> Iterator[NewRecord]:
             raise IntegrityError(f"cannot copy: the digest chain breaks at position {position}")
         index = index_stored(text, position, lambda target: countries.get(target, ()))
         countries[index.event_id] = index.countries
-        yield NewRecord(position, recorded_at, digest, text, index)
+        yield NewRecord(position, recorded_at, digest, text, index, str(index.event_id))
         expected += 1
 
 

@@ -155,13 +155,15 @@ class StoredIndex(NamedTuple):
 
 
 class NewRecord(NamedTuple):
-    """A record as the log hands it to a store to write: the event's canonical text and its index entry."""
+    """A record as the log hands it to a store to write: the event's canonical text, its index entry, and
+    its event id as the text holds it (hyphenated)."""
 
     position: int
     recorded_at: str
     digest: str
     text: str
     entry: Index
+    event_id: str
 
 
 def decode_stored(event: StoredEvent, position: int | None, *, line: int | None = None) -> Event:

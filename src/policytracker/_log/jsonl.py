@@ -224,7 +224,9 @@ class JSONLinesLog(ValidTimeOrdered):
     def _tail(self) -> tuple[int, str, str | None]:
         return len(self._offsets), self._digest, self._last_stamp
 
-    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]:
+    def _lookup(
+        self, ids: Mapping[uuid.UUID, str]
+    ) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]:
         found: dict[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]] = {}
         with open(self._path, "rb") as reader:
             for event_id in ids:

@@ -31,7 +31,9 @@ class MemoryLog(BaseLog):
         last = self._rows[-1]
         return last.position, last.digest, last.recorded_at
 
-    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]:
+    def _lookup(
+        self, ids: Mapping[uuid.UUID, str]
+    ) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]:
         found: dict[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]] = {}
         for event_id in ids:
             row = self._by_id.get(event_id)
@@ -46,7 +48,7 @@ class MemoryLog(BaseLog):
     def _scan(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[StoredRecord]:
         start = bisect.bisect_right(self._rows, after, key=lambda row: row.position)
         for number in range(start, len(self._rows)):
-            position, recorded_at, digest, text, index = self._rows[number]
+            position, recorded_at, digest, text, index, _ = self._rows[number]
             if country is not None and country not in index.countries:
                 continue
             if tags is not None and index.tag not in tags:

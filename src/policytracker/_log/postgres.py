@@ -200,7 +200,9 @@ class PostgresLog(IndexedLog):
             return 0, "", None
         return int(row[0]), str(row[1]), str(row[2])
 
-    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]:
+    def _lookup(
+        self, ids: Mapping[uuid.UUID, str]
+    ) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]:
         rows = self._conn.execute(
             "SELECT event_id, event, countries FROM policytracker_records WHERE event_id = ANY(%s)",
             (list(ids),),

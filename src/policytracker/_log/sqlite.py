@@ -299,10 +299,13 @@ class SQLiteLog(IndexedLog):
             return 0, "", None
         return int(row[0]), str(row[1]), str(row[2])
 
-    def _lookup(self, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]:
+    def _lookup(
+        self, ids: Mapping[uuid.UUID, str]
+    ) -> Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]]:
         found: dict[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]] = {}
-        for start in range(0, len(ids), _SQL_VARIABLES):
-            chunk = [str(event_id) for event_id in ids[start : start + _SQL_VARIABLES]]
+        texts = list(ids.values())
+        for start in range(0, len(texts), _SQL_VARIABLES):
+            chunk = texts[start : start + _SQL_VARIABLES]
             marks = ",".join("?" * len(chunk))
             query = f"SELECT event_id, event, countries FROM records WHERE event_id IN ({marks})"
             for event_id, event, countries in self._conn.execute(query, chunk):
@@ -317,7 +320,7 @@ class SQLiteLog(IndexedLog):
                 (
                     record.position,
                     record.recorded_at,
-                    str(record.entry.event_id),
+                    record.event_id,
                     record.entry.tag,
                     ",".join(record.entry.countries),
                     record.text,
