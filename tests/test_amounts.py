@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import policytracker as pt
+from policytracker import _validation as pt_validation
 from policytracker._validation import MAX_DIGITS
 
 #: Amounts written with up to 42 integer digits and 18 decimal places: every size the limit allows.
@@ -125,3 +126,28 @@ def test_amounts_beyond_the_limit_are_refused_naming_the_limit(amount):
         pt.ReservePurchase(occurred="2025", country="SV", amount=amount)
 
     assert "amount" == info.value.field
+
+
+class _DecimalKind(Decimal):
+    """A Decimal subclass: the converters take their general path for it, never the plain-digits one."""
+
+
+@given(
+    st.decimals(allow_nan=True, allow_infinity=True)
+    | st.decimals(places=3)
+    | st.sampled_from(["0", "-0", "0.0", "7.00", "7.50", "1E+3", "0E-5", "1" * 61, "1" * 60, "0.5"]).map(
+        Decimal
+    ),
+    st.booleans(),
+)
+def test_a_decimal_is_converted_as_its_general_path_converts_it(number, allow_zero):
+    def converted(value):
+        try:
+            return pt_validation.to_decimal(value, field="amount", allow_zero=allow_zero)
+        except pt.ValidationError as exc:
+            return str(exc)
+
+    fast, general = converted(number), converted(_DecimalKind(number))
+
+    assert str(fast) == str(general)
+    assert isinstance(fast, str) or type(fast) is Decimal

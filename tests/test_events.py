@@ -1,3 +1,4 @@
+import inspect
 import pickle
 import uuid
 from decimal import Decimal
@@ -323,3 +324,69 @@ def test_a_stored_key_of_two_lines_is_refused_on_reading():
 
     with pytest.raises(pt.SerializationError, match="key"):
         pt.event_from_json(text)
+
+
+def test_construction_errors_name_the_class_and_keep_its_signature():
+    with pytest.raises(TypeError, match=r"^ReservePurchase\.__init__\(\) missing 1 required keyword-only"):
+        pt.ReservePurchase(country="SV", occurred="2025")
+    with pytest.raises(
+        TypeError, match=r"^ReservePurchase\.__init__\(\) got an unexpected keyword .*'bogus'"
+    ):
+        pt.ReservePurchase(country="SV", occurred="2025", amount=1, bogus=2)
+    with pytest.raises(TypeError, match=r"positional"):
+        pt.ReservePurchase("2025", country="SV", amount=1)
+    assert list(inspect.signature(pt.ReservePurchase).parameters)[:2] == ["occurred", "sources"]
+
+
+def test_a_users_class_of_any_init_signature_names_itself_in_its_errors():
+    @pt.event_type("test.events.positional")
+    @attrs.frozen
+    class Positional(pt.Event):
+        level: int = attrs.field(validator=attrs.validators.instance_of(int))
+        country: str = attrs.field(default="PK", converter=pt.CountryEvent.__attrs_attrs__.country.converter)
+
+    @pt.event_type("test.events.underscored")
+    @attrs.frozen(kw_only=True)
+    class Underscored(pt.Event):
+        init: str = attrs.field(default="", alias="_init")
+        country: str = attrs.field(default="PK", converter=pt.CountryEvent.__attrs_attrs__.country.converter)
+
+    @pt.event_type("test.events.own_init")
+    @attrs.frozen(kw_only=True, init=False)
+    class OwnInit(pt.CountryEvent):
+        def __init__(self, **fields):
+            self.__attrs_init__(**fields)
+
+    made = Positional(occurred="2025", level=3)
+    assert made == Positional(3, occurred="2025")
+    assert made.country == "PK"
+    assert Underscored(occurred="2025", _init="x").init == "x"
+    assert OwnInit(occurred="2025", country="SV").country == "SV"
+    for make in (
+        lambda: Positional(3, "Atlantis", occurred="2025"),
+        lambda: Underscored(occurred="2025", country="Atlantis"),
+        lambda: OwnInit(occurred="2025", country="Atlantis"),
+    ):
+        with pytest.raises(
+            pt.ValidationError, match=r"^(Positional|Underscored|OwnInit)\.country: "
+        ) as caught:
+            make()
+        assert caught.value.field == "country"
+
+
+@pytest.mark.parametrize("asset", ["btc", "BTC", "usdt", "Usd-C", "bad symbol", "", 7, None, ["BTC"]])
+def test_an_asset_symbol_is_read_the_same_way_every_time(asset):
+    def made():
+        try:
+            return pt.ReservePurchase(country="SV", occurred="2025", amount=1, asset=asset).asset
+        except pt.ValidationError as exc:
+            return f"refused: {exc}"
+
+    first = made()
+
+    assert made() == first
+    assert (
+        first
+        == f"refused: ReservePurchase.asset: expected an asset symbol such as 'BTC' or 'USDT', got {asset!r}"
+        or (first == asset.upper())
+    )

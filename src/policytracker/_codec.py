@@ -687,9 +687,19 @@ def derive_event_id(event: Any) -> uuid.UUID:
 def identify(event: Any) -> uuid.UUID:
     """:func:`derive_event_id`, keeping the canonical text it is derived from on *event* (see
     :class:`EncodedOnce`) for :func:`event_text`: what an event's constructor calls."""
-    text = _canonical(_id_content(event), event)
+    cls = type(event)
+    encode = _ENCODERS.get(cls)
+    if encode is None:
+        encode = _ENCODERS[cls] = codec_for(cls).encode
+    content = encode(event)
+    content["type"] = cls.__event_tag__
+    text = _canonical(content, event)
     _keep_id_text(event, text)
     return uuid5(text)
+
+
+#: The encoder of each event class made so far, for :func:`identify`.
+_ENCODERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
 
 
 def _id_content(event: Any) -> dict[str, Any]:

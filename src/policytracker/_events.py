@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import inspect
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -83,7 +84,7 @@ class LegalTenderStatus(enum.Enum):
 
 
 def _occurred(value: FuzzyDate | str | Any) -> FuzzyDate:
-    if type(value) is FuzzyDate:
+    if value.__class__ is FuzzyDate:
         return value
     return v.to_fuzzy_date(value, field="occurred")
 
@@ -99,6 +100,8 @@ def _ends(value: FuzzyDate | str | Any | None) -> FuzzyDate | None:
 def _sources(value: Iterable[Source]) -> tuple[Source, ...]:
     """The sources as a set: each once, in a canonical order, so that the order a fact's sources were
     given in changes neither the event nor its id."""
+    if value.__class__ is tuple and len(value) == 1 and value[0].__class__ is Source:
+        return value
     if isinstance(value, Source):
         return (value,)
     if isinstance(value, str) or not isinstance(value, Iterable):
@@ -285,8 +288,8 @@ class Event(EncodedOnce):
                 f"{type(self).__name__} is not a registered event type: decorate it with "
                 "@policytracker.event_type('your.tag')"
             )
-        given = self._given_event_id
-        object.__setattr__(self, "event_id", identify(self) if given is None else given)
+        given = _given_id(self)
+        _set_event_id(self, identify(self) if given is None else given)
 
     @property
     def countries(self) -> tuple[str, ...]:
@@ -301,6 +304,9 @@ class Event(EncodedOnce):
 
 # An event read back from a log decides whether its stored id was given only when asked (see the codec).
 defer_given_id(Event)
+# The slots an event's constructor sets last, read and written as attrs' own __init__ does.
+_given_id = vars(Event)["_given_event_id"].slot.__get__
+_set_event_id = vars(Event)["event_id"].__set__
 
 
 @attrs.frozen(kw_only=True)
@@ -377,16 +383,52 @@ def _wrap_init(cls: type[Event]) -> None:
     init = cls.__init__
     if getattr(init, "__policytracker_wrapped__", False):
         return
+    wrapper = _named_wrapper(cls, init) or _any_wrapper(cls, init)
+    functools.update_wrapper(wrapper, init)
+    wrapper.__policytracker_wrapped__ = True  # type: ignore[attr-defined]
+    cls.__init__ = wrapper  # type: ignore[method-assign]
 
-    @functools.wraps(init)
-    def __init__(self: Event, **kwargs: Any) -> None:
+
+def _any_wrapper(cls: type[Event], init: Callable[..., None]) -> Callable[..., None]:
+    def __init__(self: Event, *args: Any, **kwargs: Any) -> None:
         try:
-            init(self, **kwargs)
+            init(self, *args, **kwargs)
         except ValidationError as exc:
             raise ValidationError(f"{cls.__name__}.{exc}", field=exc.field) from None
 
-    __init__.__policytracker_wrapped__ = True  # type: ignore[attr-defined]
-    cls.__init__ = __init__  # type: ignore[method-assign]
+    return __init__
+
+
+def _named_wrapper(cls: type[Event], init: Callable[..., None]) -> Callable[..., None] | None:
+    """The wrapper generated with the signature of *init* (as attrs writes them: named parameters, each
+    passed on by name), which costs a fraction of one taking ``**kwargs``: that one packs and unpacks a
+    dict for every event made. None for any other signature."""
+    names: dict[str, Any] = {"_init": init, "_ValidationError": ValidationError, "_name": cls.__name__}
+    parameters, passed = [], []
+    for number, parameter in enumerate(list(inspect.signature(init).parameters.values())[1:]):
+        if parameter.kind not in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            return None
+        if not parameter.name.isidentifier() or parameter.name.startswith("_"):
+            return None  # it could hide the names the wrapper uses
+        if parameter.kind is parameter.KEYWORD_ONLY and "*" not in parameters:
+            parameters.append("*")
+        text = parameter.name
+        if parameter.default is not parameter.empty:
+            names[f"_d{number}"] = parameter.default
+            text += f"=_d{number}"
+        parameters.append(text)
+        passed.append(f"{parameter.name}={parameter.name}")
+    source = (
+        f"def __init__(self, {', '.join(parameters)}):\n"
+        "    try:\n"
+        f"        _init(self, {', '.join(passed)})\n"
+        "    except _ValidationError as exc:\n"
+        "        raise _ValidationError(f'{_name}.{exc}', field=exc.field) from None\n"
+    )
+    exec(compile(source, f"<policytracker init {cls.__qualname__}>", "exec"), names)
+    wrapper: Callable[..., None] = names["__init__"]
+    wrapper.__code__ = wrapper.__code__.replace(co_qualname=f"{cls.__qualname__}.__init__")
+    return wrapper
 
 
 def event_class(tag: str) -> type[Event]:

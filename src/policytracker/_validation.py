@@ -42,6 +42,9 @@ EXACT = decimal.Context(
     ],
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The asset symbols accepted so far (as given → as stored), up to a bound: a handful in practice.
+_ASSETS: dict[str, str] = {}
+_ASSETS_KEPT = 1024
 
 
 def _check_encodable(value: str, field: str) -> None:
@@ -60,7 +63,16 @@ def to_decimal(value: object, *, field: str, allow_zero: bool = False) -> Decima
     figure always encodes, and derives ids, the same way. At most ``MAX_DIGITS`` (60) digits written out
     are accepted (integer digits plus decimal places), so that sums in the ``EXACT`` context are exact.
     """
-    if isinstance(value, Decimal):
+    if value.__class__ is Decimal:
+        text = str(value)
+        if (
+            (text.isdigit() or (text[-1] != "0" and text.replace(".", "", 1).isdigit()))
+            and len(text) <= MAX_DIGITS
+            and (allow_zero or text != "0")
+        ):
+            return value  # plain digits, already canonical: the common case, decided from its text alone
+        number = value
+    elif isinstance(value, Decimal):
         number = value
     elif type(value) is int or (isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value)):
         number = Decimal(value)
@@ -144,7 +156,13 @@ def to_uuid(value: object, *, field: str) -> uuid.UUID:
 
 def to_asset(value: object, *, field: str = "asset") -> str:
     """An asset symbol, upper-cased: ``"btc"`` → ``"BTC"``."""
+    if value.__class__ is str:
+        found = _ASSETS.get(value)
+        if found is not None:
+            return found
     if isinstance(value, str) and _ASSET.fullmatch(value.upper()):
+        if len(_ASSETS) < _ASSETS_KEPT:
+            _ASSETS[value] = value.upper()
         return value.upper()
     raise ValidationError(
         f"{field}: expected an asset symbol such as 'BTC' or 'USDT', got {value!r}", field=field
@@ -156,7 +174,7 @@ def to_country(value: object, *, field: str = "country") -> str:
 
 
 def to_fuzzy_date(value: object, *, field: str) -> FuzzyDate:
-    if isinstance(value, FuzzyDate | str | _dt.date):
+    if value.__class__ is str or isinstance(value, FuzzyDate | str | _dt.date):
         return FuzzyDate.coerce(value, field=field)
     raise ValidationError(
         f"{field}: expected a FuzzyDate, an EDTF string such as '2025-07' or a date, got {value!r}",
@@ -176,6 +194,8 @@ def non_empty_text(_instance: Any, attribute: Any, value: Any) -> None:
 
 
 def text(_instance: Any, attribute: Any, value: Any) -> None:
+    if value.__class__ is str and value.isascii():
+        return  # ASCII holds no lone surrogate
     if not isinstance(value, str):
         raise ValidationError(f"{attribute.name}: expected a string, got {value!r}", field=attribute.name)
     _check_encodable(value, attribute.name)
