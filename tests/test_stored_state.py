@@ -263,3 +263,76 @@ def test_a_state_with_conflict_ids_that_are_not_lowercase_hex_is_ignored(tmp_pat
     with pt.open_log(tmp_path / "log.db") as log:
         assert latest_country_states(log) is None
         assert expected == pt.country_states(log)
+
+
+def _damaged_conflicts(damage):
+    """Edit the first stored conflicts of a state, in place, as *damage* says."""
+
+    def edit(conflicts):
+        if damage == "a message too few":
+            conflicts["messages"].pop()
+        elif damage == "a size too many":
+            conflicts["sizes"].append(1)
+        elif damage == "a size one more":
+            conflicts["sizes"][0] += 1
+        elif damage == "a size as text":
+            conflicts["sizes"][0] = str(conflicts["sizes"][0])
+        elif damage == "a negative size":
+            conflicts["sizes"][0] = -conflicts["sizes"][0]
+        elif damage == "a message that is not text":
+            conflicts["messages"][0] = 7
+        elif damage == "ids one short":
+            conflicts["event_ids"] = conflicts["event_ids"][:-32]
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "a message too few",
+        "a size too many",
+        "a size one more",
+        "a size as text",
+        "a negative size",
+        "a message that is not text",
+        "ids one short",
+    ],
+)
+def test_a_state_whose_conflict_columns_are_out_of_step_is_ignored(tmp_path, damage, monkeypatch):
+    import hashlib
+
+    from policytracker._canonical import canonical_json
+
+    monkeypatch.setattr(_stored, "_WINDOW", 1)  # a checkpoint after every other event: conflicts are stored
+    with seeded(tmp_path) as log:
+        log.append([pt.HoldingsReported(occurred="2026-01-01", country="SV", amount=n) for n in (10, 20, 30)])
+        expected = whole(log)
+        pt.save_snapshot(log)
+    content, _ = _states_row(tmp_path / "log.db")
+    obj = json.loads(content)
+    stored = [entry["checkpoint"]["conflicts"] for entry in obj["countries"].values() if entry["checkpoint"]]
+    conflicts = next(each for each in stored if each["messages"])
+    _damaged_conflicts(damage)(conflicts)
+    other = canonical_json(obj)
+    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert latest_country_states(log) is None
+        assert expected == pt.country_states(log)
+
+
+def test_conflicts_are_stored_column_by_column(tmp_path, monkeypatch):
+    monkeypatch.setattr(_stored, "_WINDOW", 1)
+    with seeded(tmp_path) as log:
+        log.append([pt.HoldingsReported(occurred="2026-01-01", country="SV", amount=n) for n in (10, 20, 30)])
+        expected = whole(log)
+        pt.save_snapshot(log)
+        assert expected == latest_country_states(log)
+    obj = json.loads(_states_row(tmp_path / "log.db")[0])
+    conflicts = obj["countries"]["SV"]["checkpoint"]["conflicts"]
+
+    assert obj["format"] == 3
+    assert sorted(conflicts) == ["event_ids", "messages", "sizes"]
+    assert len(conflicts["messages"]) == len(conflicts["sizes"]) >= 1
+    assert len(conflicts["event_ids"]) == 32 * sum(conflicts["sizes"])

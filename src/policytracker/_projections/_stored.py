@@ -15,7 +15,7 @@ The stored content is canonical JSON (docs/log.md, "Stored states"), never pickl
 
     {"countries": {"SV": {"checkpoint": {...}, "checkpoint_last": [earliest, latest, rank, "event id"],
                           "tail": [event, ...]}, ...},
-     "digest": "<digest of the record at position>", "format": 2, "position": 1234,
+     "digest": "<digest of the record at position>", "format": 3, "position": 1234,
      "projection": "policytracker.country_states", "projection_version": 1,
      "replacements": ["<id of each standing correction's replacement>", ...]}
 
@@ -58,7 +58,7 @@ __all__ = ["SnapshotInfo", "latest_country_states", "save_snapshot"]
 
 #: The name the built-in projection's latest state is stored under, and the version of its format.
 NAME = COUNTRY_STATES.name
-FORMAT = 2
+FORMAT = 3
 # Appended records beyond which folding them in one by one costs more than a streamed replay.
 _MAX_NEW = 200_000
 
@@ -396,8 +396,9 @@ def _key(parts: Iterable[Any]) -> ValidKey:
 class _StateCodec:
     """``CountryState`` to and from its stored JSON form, one function per field chosen from the field's
     type: events in their stored form (through the codec), amounts as decimal strings, dates as EDTF
-    strings, sets as sorted lists, conflicts as ``{"message", "event_ids"}``. A state of a million events
-    holds tens of thousands of events and conflicts, so reading them is the cost of loading a snapshot."""
+    strings, sets as sorted lists, conflicts column by column (``{"messages", "sizes", "event_ids"}``). A
+    state of a million events holds tens of thousands of events and conflicts, so reading them is the cost
+    of loading a snapshot."""
 
     def __init__(self) -> None:
         hints = typing.get_type_hints(CountryState)
@@ -430,6 +431,8 @@ def _field_codec(hint: Any) -> _Pair:
         )
     if origin is frozenset:
         return sorted, frozenset
+    if hint == tuple[Conflict, ...]:
+        return _encode_conflicts, _decode_conflicts
     if origin is tuple and args[1:] == (Ellipsis,):
         one_encode, one_decode = _value_codec(args[0])
         return (lambda items: [one_encode(item) for item in items]), (
@@ -447,8 +450,6 @@ def _value_codec(hint: Any) -> _Pair:
     """The (encode, decode) pair of one item of a tuple or mapping field."""
     if isinstance(hint, type) and issubclass(hint, Event):
         return encode_event, decode_event
-    if hint is Conflict:
-        return _encode_conflict, _decode_conflict
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return (lambda member: member.value), hint
     if hint is Decimal:
@@ -458,15 +459,31 @@ def _value_codec(hint: Any) -> _Pair:
     raise TypeError(f"CountryState: no stored form for an item of type {hint!r}")
 
 
-def _encode_conflict(conflict: Conflict) -> dict[str, Any]:
-    # The ids as one string of 32 hex digits each: a state can hold a hundred thousand conflicts.
-    return {"message": conflict.message, "event_ids": "".join(f"{i.int:032x}" for i in conflict.event_ids)}
+def _encode_conflicts(conflicts: tuple[Conflict, ...]) -> dict[str, Any]:
+    """Conflicts column by column (a state can hold a hundred thousand): their messages, how many ids each
+    names, and all their ids in order as one string of 32 hex digits each."""
+    return {
+        "messages": [conflict.message for conflict in conflicts],
+        "sizes": [len(conflict.event_ids) for conflict in conflicts],
+        "event_ids": "".join(
+            f"{event_id.int:032x}" for conflict in conflicts for event_id in conflict.event_ids
+        ),
+    }
 
 
-def _decode_conflict(obj: dict[str, Any]) -> Conflict:
-    digits = obj["event_ids"]
-    if digits.__class__ is not str or len(digits) % 32 or not _HEX.fullmatch(digits):
-        raise ValueError(f"conflict ids: expected 32 lowercase hex digits each, got {digits!r}")
+def _decode_conflicts(obj: dict[str, Any]) -> tuple[Conflict, ...]:
+    messages, sizes, digits = obj["messages"], obj["sizes"], obj["event_ids"]
+    if not (
+        messages.__class__ is list
+        and sizes.__class__ is list
+        and len(messages) == len(sizes)
+        and all(message.__class__ is str for message in messages)
+        and all(size.__class__ is int and size >= 0 for size in sizes)
+        and digits.__class__ is str
+        and len(digits) == 32 * sum(sizes)
+        and _HEX.fullmatch(digits)
+    ):
+        raise ValueError("conflicts: expected messages, sizes and 32 lowercase hex digits per id, in step")
     ids, known = [], _IDS
     for start in range(0, len(digits), 32):
         text = digits[start : start + 32]
@@ -474,7 +491,11 @@ def _decode_conflict(obj: dict[str, Any]) -> Conflict:
         if found is None:
             found = known[text] = uuid_from_int(int(text, 16))
         ids.append(found)
-    return Conflict(message=obj["message"], event_ids=tuple(ids))
+    conflicts, start = [], 0
+    for message, size in zip(messages, sizes, strict=True):
+        conflicts.append(Conflict(message=message, event_ids=tuple(ids[start : start + size])))
+        start += size
+    return tuple(conflicts)
 
 
 def _optional(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
