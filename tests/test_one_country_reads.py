@@ -151,13 +151,19 @@ def test_only_that_countrys_records_are_decoded(kind, tmp_path, monkeypatch):
         decoded = []
         from policytracker._log import _core
 
-        original = _core.decode_stored
+        original_stored, original_text = _core.decode_stored, _core.decode_text
 
-        def counting(event, position, **kwargs):
+        def counting_stored(event, position, **kwargs):
             decoded.append(position)
-            return original(event, position, **kwargs)
+            return original_stored(event, position, **kwargs)
 
-        monkeypatch.setattr("policytracker._log._base.decode_stored", counting)
+        def counting_text(text, *, position=None, **kwargs):
+            decoded.append(position)
+            return original_text(text, position=position, **kwargs)
+
+        # A store's reads decode through one or the other.
+        monkeypatch.setattr("policytracker._log._base.decode_stored", counting_stored)
+        monkeypatch.setattr("policytracker._log._base.decode_text", counting_text)
 
         assert expected == (
             pt.country_state(log, "SV"),
