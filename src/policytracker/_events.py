@@ -302,11 +302,12 @@ class Event(EncodedOnce):
         return type(self).__event_tag__
 
 
+# The slots an event's constructor sets last, read and written as attrs' own __init__ does (the given id
+# straight from its slot, before the codec puts its check in front of it).
+_given_id = vars(Event)["_given_event_id"].__get__
+_set_event_id = vars(Event)["event_id"].__set__
 # An event read back from a log decides whether its stored id was given only when asked (see the codec).
 defer_given_id(Event)
-# The slots an event's constructor sets last, read and written as attrs' own __init__ does.
-_given_id = vars(Event)["_given_event_id"].slot.__get__
-_set_event_id = vars(Event)["event_id"].__set__
 
 
 @attrs.frozen(kw_only=True)

@@ -460,8 +460,8 @@ def _value_codec(hint: Any) -> _Pair:
 
 
 def _encode_conflicts(conflicts: tuple[Conflict, ...]) -> dict[str, Any]:
-    """Conflicts column by column (a state can hold a hundred thousand): their messages, how many ids each
-    names, and all their ids in order as one string of 32 hex digits each."""
+    """Conflicts column by column (a state of a large log holds very many): their messages, how many ids
+    each names, and all their ids in order as one string of 32 hex digits each."""
     return {
         "messages": [conflict.message for conflict in conflicts],
         "sizes": [len(conflict.event_ids) for conflict in conflicts],
