@@ -105,9 +105,9 @@ def test_an_event_just_made_stores_the_same_text_as_one_read_back_copied_or_stor
     made = _made(event)
     expected = canonical_json(encode_event(made))  # the event encoded afresh, field by field
 
-    assert hasattr(made, "_id_text")  # the text its id was derived from, kept for its first store
+    assert isinstance(made._id_text, str)  # the text its id was derived from, kept for its first store
     assert event_text_and_id(made) == (expected, str(made.event_id))
-    assert not hasattr(made, "_id_text")  # released once stored
+    assert made._id_text is None  # released once stored
     assert event_text(made) == expected
     for twin in (
         pt.event_from_json(expected),

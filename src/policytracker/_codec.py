@@ -647,7 +647,6 @@ class EncodedOnce:
 _id_text_slot = vars(EncodedOnce)["_id_text"]
 _keep_id_text = _id_text_slot.__set__
 _kept_id_text = _id_text_slot.__get__
-_forget_id_text = _id_text_slot.__delete__
 
 
 def event_text(event: Any) -> str:
@@ -668,10 +667,12 @@ def event_text_and_id(event: Any) -> tuple[str, str]:
     id_text = str(event.event_id)
     try:
         kept = _kept_id_text(event)
-    except AttributeError:  # not made by its constructor, or already stored once
+    except AttributeError:  # not made by its constructor
+        kept = None
+    if kept is None:  # or already stored once
         content = encode_event(event, id_text)
     else:
-        _forget_id_text(event)
+        _keep_id_text(event, None)  # not deleted: two threads storing one event may both get here
         content = loads(kept)
         content["version"] = type(event).__event_version__
         content["event_id"] = id_text
