@@ -105,9 +105,10 @@ def test_an_event_just_made_stores_the_same_text_as_one_read_back_copied_or_stor
     made = _made(event)
     expected = canonical_json(encode_event(made))  # the event encoded afresh, field by field
 
-    assert isinstance(made._id_text, str)  # the text its id was derived from, kept for its first store
+    kept = getattr(made, "_id_text", None)  # the text its id was derived from, kept for its first store
+    assert isinstance(kept, str) == codec_for(type(made)).unchanging
     assert event_text_and_id(made) == (expected, str(made.event_id))
-    assert made._id_text is None  # released once stored
+    assert getattr(made, "_id_text", None) is None  # released once stored
     assert event_text(made) == expected
     for twin in (
         pt.event_from_json(expected),
@@ -349,3 +350,91 @@ def test_a_users_decimal_field_refuses_floats_and_infinities(value):
 
     with pytest.raises(pt.ValidationError, match=r"price.*finite Decimal"):
         Priced(occurred="2025", country="PK", price=value)
+
+
+def test_an_event_whose_content_changed_after_it_was_made_stores_its_content_as_it_is():
+    @attrs.define
+    class Detail:
+        text: str = ""
+
+    @pt.event_type("test.codec.mutable_detail")
+    @attrs.frozen(kw_only=True)
+    class WithDetail(pt.CountryEvent):
+        detail: Detail
+
+    @pt.event_type("test.codec.normalised")
+    @attrs.frozen(kw_only=True)
+    class Normalised(pt.CountryEvent):
+        label: str = ""
+
+        def __attrs_post_init__(self):
+            super().__attrs_post_init__()
+            object.__setattr__(self, "label", self.label.strip())
+
+    changed = WithDetail(occurred="2025", country="SV", detail=Detail("draft"))
+    changed.detail.text = "final"
+    normalised = Normalised(occurred="2025", country="SV", label="  hi  ")
+
+    for event in (changed, normalised):
+        expected = canonical_json(encode_event(event))  # the event as it is now, encoded afresh
+        assert event_text(event) == expected
+        with pt.open_log(":memory:") as log:
+            log.append([event])
+            assert pt.event_to_json(next(log.read()).event) == expected
+    assert '"final"' in event_text(changed)
+    assert '"label":"hi"' in event_text(normalised)
+    assert not codec_for(WithDetail).unchanging
+    assert not codec_for(Normalised).unchanging
+    assert codec_for(pt.ReservePurchase).unchanging  # settled once made: its first store reuses its text
+
+
+def test_a_bool_in_a_users_int_field_is_refused_when_the_event_is_made():
+    @pt.event_type("test.codec.int_field")
+    @attrs.frozen(kw_only=True)
+    class Counted(pt.CountryEvent):
+        level: int = 0
+
+    with pytest.raises(
+        pt.ValidationError, match=r"^Counted\.level: expected a whole number, got True"
+    ) as caught:
+        Counted(occurred="2025", country="SV", level=True)
+    assert caught.value.field == "level"
+    assert Counted(occurred="2025", country="SV", level=3).level == 3
+
+
+def test_a_refused_value_shows_the_generated_init_line_in_its_traceback():
+    with pytest.raises(pt.ValidationError) as caught:
+        pt.ReservePurchase(occurred="2025", country="SV", amount=-1)
+
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    wrapper = [frame for frame in frames if frame.filename == "<policytracker init ReservePurchase>"]
+    assert wrapper
+    assert wrapper[0].line.startswith("raise _ValidationError")  # the source line, not an empty one
+
+
+def test_a_users_plain_fields_take_subclasses_json_writes_as_their_base():
+    class Label(str):
+        pass
+
+    class Level(int):
+        pass
+
+    @pt.event_type("test.codec.plain_fields")
+    @attrs.frozen(kw_only=True)
+    class Plain(pt.CountryEvent):
+        label: str = ""
+        level: int = 0
+        flag: bool = False
+
+    made = Plain(occurred="2025", country="SV", label=Label("x"), level=Level(3), flag=True)
+    read_back = pt.event_from_json(pt.event_to_json(made))
+
+    assert read_back == made
+    assert (type(read_back.label), type(read_back.level)) == (str, int)
+    for field, value, kind in (
+        ("label", 7, "a string"),
+        ("level", "3", "a whole number"),
+        ("flag", 1, "True or False"),
+    ):
+        with pytest.raises(pt.ValidationError, match=rf"^Plain\.{field}: expected {kind}, got"):
+            Plain(occurred="2025", country="SV", **{field: value})

@@ -390,3 +390,49 @@ def test_an_asset_symbol_is_read_the_same_way_every_time(asset):
         == f"refused: ReservePurchase.asset: expected an asset symbol such as 'BTC' or 'USDT', got {asset!r}"
         or (first == asset.upper())
     )
+
+
+def test_a_str_subclass_does_not_change_how_later_asset_symbols_are_read():
+    class Sym(str):
+        def upper(self):
+            return "ETH"
+
+    pt.ReservePurchase(occurred="2025", country="SV", amount=1, asset=Sym("btc"))
+
+    assert pt.ReservePurchase(occurred="2025", country="SV", amount=1, asset="btc").asset == "BTC"
+
+
+def test_values_that_only_claim_a_class_are_not_taken_for_it():
+    class Claiming:
+        def __init__(self, wrapped):
+            self._wrapped = wrapped
+
+        @property
+        def __class__(self):
+            return type(self._wrapped)
+
+        def __iter__(self):
+            return iter(self._wrapped)
+
+        def __len__(self):
+            return len(self._wrapped)
+
+        def __getitem__(self, index):
+            return self._wrapped[index]
+
+    source = pt.Source(publisher="Reuters")
+    with pytest.raises(pt.ValidationError, match=r"^ReservePurchase\.occurred: "):
+        pt.ReservePurchase(occurred=Claiming(pt.FuzzyDate.parse("2025")), country="SV", amount=1)
+    made = pt.ReservePurchase(occurred="2025", country="SV", amount=1, sources=Claiming((source,)))
+    assert type(made.sources) is tuple
+    assert made.sources == (source,)
+
+
+def test_an_amount_of_a_decimal_subclass_is_stored_as_a_plain_decimal():
+    class Amount(Decimal):
+        pass
+
+    for amount in (Amount("7"), Amount("7.00"), Amount("0.5")):
+        made = pt.ReservePurchase(occurred="2025", country="SV", amount=amount)
+        assert type(made.amount) is Decimal
+        assert made == pt.ReservePurchase(occurred="2025", country="SV", amount=Decimal(amount))

@@ -48,6 +48,7 @@ from policytracker.exceptions import SerializationError, ValidationError
 __all__ = [
     "CLASSES",
     "FROM_STORAGE",
+    "UNCHANGING_VALUES",
     "UPCASTERS",
     "EncodedOnce",
     "Index",
@@ -160,13 +161,15 @@ class ClassCodec:
     """The generated encoder, decoder and index of one class (``tag`` is None for a nested value class).
 
     The encoder and the decoder are each compiled when first used: a process that only reads a log never
-    compiles an encoder, one that only writes never compiles a decoder.
+    compiles an encoder, one that only writes never compiles a decoder. ``unchanging``: whether an event
+    of the class keeps, once made, the content it was made with (see :class:`EncodedOnce`).
     """
 
     cls: type
     tag: str | None
     version: int
     index: Callable[[Any, tuple[str, ...]], Index]
+    unchanging: bool
     _generator: _Generator = attrs.field(repr=False)
     _compiled: dict[str, Callable[..., Any]] = attrs.field(factory=dict, repr=False)
 
@@ -243,7 +246,15 @@ class _Generator:
 
     def codec(self) -> ClassCodec:
         version = getattr(self.cls, "__event_version__", 1)
-        return ClassCodec(self.cls, self.tag, version, self.index(), self)
+        return ClassCodec(self.cls, self.tag, version, self.index(), self.unchanging(), self)
+
+    def unchanging(self) -> bool:
+        """Whether the content of an instance is settled once its ``__init__`` has run: no
+        ``__attrs_post_init__`` of the class's own (it may change a field after the id is derived), and
+        every field of a type whose values cannot change."""
+        return not self.post_init and all(
+            _unchanging(self.hints.get(field.name)) for field in attrs.fields(self.cls)
+        )
 
     def compile(self, kind: str) -> Callable[..., Any]:
         """Write, register with ``linecache`` and compile the ``"encode"`` or ``"decode"`` function."""
@@ -275,7 +286,16 @@ class _Generator:
         """The expression encoding the value *x* of type *hint*."""
         origin, args = typing.get_origin(hint), typing.get_args(hint)
         if hint in (str, int, bool):
-            return x
+            # What the decoder will accept back, checked here: a user's field without a validator of its
+            # own takes anything (True for an int, say), and a log must never hold what it cannot read.
+            self.names["_not_json"] = _not_json
+            kind = hint.__name__
+            exact = f"{x}.__class__ is {kind}"
+            if hint is str:  # a subclass of str is written as the string it is
+                exact += f" or isinstance({x}, str)"
+            elif hint is int:  # of int too, but for bool, a subclass JSON writes as true or false
+                exact += f" or (isinstance({x}, int) and {x}.__class__ is not bool)"
+            return f"({x} if {exact} else _not_json({x}, {kind}, {name!r}))"
         if hint is FuzzyDate or hint is uuid.UUID:
             return f"str({x})"
         if hint is Decimal:
@@ -453,6 +473,13 @@ class _Generator:
         return index
 
 
+_KINDS = {str: "a string", int: "a whole number", bool: "True or False"}
+
+
+def _not_json(value: Any, kind: type, name: str) -> Any:
+    raise ValidationError(f"{name}: expected {_KINDS[kind]}, got {value!r}", field=name)
+
+
 def _decimal_text(value: Any, name: str) -> str:
     """A ``Decimal`` as plain decimal text; anything else (a float, say, which is not the number it looks
     like) or a value that is not finite is refused."""
@@ -498,6 +525,23 @@ _TEXT_PARSERS: dict[Any, Callable[[str, str], Any]] = {
     uuid.UUID: _parse_uuid,
     FuzzyDate: _parse_date,
 }
+
+
+#: The value types whose instances cannot change once made (``_events`` adds its frozen ``Source``).
+UNCHANGING_VALUES: set[Any] = {str, int, bool, Decimal, FuzzyDate, uuid.UUID, type(None)}
+
+
+def _unchanging(hint: Any) -> bool:
+    """Whether a value of type *hint* cannot change once made. An event class does not count: a field
+    typed as one may hold any subclass, a user's with fields that can change."""
+    if hint in UNCHANGING_VALUES or (isinstance(hint, type) and issubclass(hint, enum.Enum)):
+        return True
+    if _optional(hint) is not None:
+        return _unchanging(_optional(hint))
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (tuple, frozenset) and (len(args) == 1 or (len(args) == 2 and args[1] is Ellipsis)):
+        return _unchanging(args[0])
+    return False
 
 
 def _optional(hint: Any) -> Any:
@@ -639,7 +683,9 @@ class EncodedOnce:
     """The base of ``Event``: one slot, outside the attrs fields (so neither compared, hashed, shown nor
     copied), where an event made by its constructor keeps the canonical text its id was derived from
     until :func:`event_text` first stores it, which then parses that text rather than encoding the event
-    again. Events read from a log leave the slot empty: their id is stored, not derived."""
+    again. Only events whose content is settled once made keep it (``ClassCodec.unchanging``: every
+    built-in class but ``EventCorrected``, whose replacement may be any event); events read from a log
+    leave the slot empty, since their id is stored, not derived."""
 
     __slots__ = ("_id_text",)
 
@@ -686,21 +732,26 @@ def derive_event_id(event: Any) -> uuid.UUID:
 
 
 def identify(event: Any) -> uuid.UUID:
-    """:func:`derive_event_id`, keeping the canonical text it is derived from on *event* (see
-    :class:`EncodedOnce`) for :func:`event_text`: what an event's constructor calls."""
+    """:func:`derive_event_id`, keeping the canonical text it is derived from on *event* when its class's
+    content is settled once made (see :class:`EncodedOnce`) for :func:`event_text`: what an event's
+    constructor calls."""
     cls = type(event)
-    encode = _ENCODERS.get(cls)
-    if encode is None:
-        encode = _ENCODERS[cls] = codec_for(cls).encode
+    found = _IDENTIFYING.get(cls)
+    if found is None:
+        codec = codec_for(cls)
+        found = _IDENTIFYING[cls] = (codec.encode, codec.unchanging)
+    encode, keep = found
     content = encode(event)
     content["type"] = cls.__event_tag__
     text = _canonical(content, event)
-    _keep_id_text(event, text)
+    if keep:
+        _keep_id_text(event, text)
     return uuid5(text)
 
 
-#: The encoder of each event class made so far, for :func:`identify`.
-_ENCODERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
+#: The encoder of each event class made so far, and whether its events keep their text, for
+#: :func:`identify`.
+_IDENTIFYING: dict[type, tuple[Callable[[Any], dict[str, Any]], bool]] = {}
 
 
 def _id_content(event: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
+import linecache
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -17,6 +18,7 @@ import attrs
 from policytracker import _validation as v
 from policytracker._codec import (
     CLASSES,
+    UNCHANGING_VALUES,
     UPCASTERS,
     EncodedOnce,
     Upcaster,
@@ -84,7 +86,7 @@ class LegalTenderStatus(enum.Enum):
 
 
 def _occurred(value: FuzzyDate | str | Any) -> FuzzyDate:
-    if value.__class__ is FuzzyDate:
+    if type(value) is FuzzyDate:
         return value
     return v.to_fuzzy_date(value, field="occurred")
 
@@ -100,7 +102,7 @@ def _ends(value: FuzzyDate | str | Any | None) -> FuzzyDate | None:
 def _sources(value: Iterable[Source]) -> tuple[Source, ...]:
     """The sources as a set: each once, in a canonical order, so that the order a fact's sources were
     given in changes neither the event nor its id."""
-    if value.__class__ is tuple and len(value) == 1 and value[0].__class__ is Source:
+    if type(value) is tuple and len(value) == 1 and type(value[0]) is Source:
         return value
     if isinstance(value, Source):
         return (value,)
@@ -245,6 +247,9 @@ class Source:
     url: str | None = attrs.field(default=None, validator=v.optional_text)
     title: str | None = attrs.field(default=None, validator=v.optional_text)
     published: FuzzyDate | None = attrs.field(default=None, converter=_published)
+
+
+UNCHANGING_VALUES.add(Source)  # frozen, of text and a date: a source cannot change once made
 
 
 @attrs.frozen(kw_only=True)
@@ -426,7 +431,9 @@ def _named_wrapper(cls: type[Event], init: Callable[..., None]) -> Callable[...,
         "    except _ValidationError as exc:\n"
         "        raise _ValidationError(f'{_name}.{exc}', field=exc.field) from None\n"
     )
-    exec(compile(source, f"<policytracker init {cls.__qualname__}>", "exec"), names)
+    filename = f"<policytracker init {cls.__qualname__}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # for tracebacks
+    exec(compile(source, filename, "exec"), names)
     wrapper: Callable[..., None] = names["__init__"]
     wrapper.__code__ = wrapper.__code__.replace(co_qualname=f"{cls.__qualname__}.__init__")
     return wrapper

@@ -63,7 +63,7 @@ def to_decimal(value: object, *, field: str, allow_zero: bool = False) -> Decima
     figure always encodes, and derives ids, the same way. At most ``MAX_DIGITS`` (60) digits written out
     are accepted (integer digits plus decimal places), so that sums in the ``EXACT`` context are exact.
     """
-    if value.__class__ is Decimal:
+    if type(value) is Decimal:
         text = str(value)
         if (
             (text.isdigit() or (text[-1] != "0" and text.replace(".", "", 1).isdigit()))
@@ -73,7 +73,7 @@ def to_decimal(value: object, *, field: str, allow_zero: bool = False) -> Decima
             return value  # plain digits, already canonical: the common case, decided from its text alone
         number = value
     elif isinstance(value, Decimal):
-        number = value
+        number = Decimal(value)  # a subclass: stored and compared as the plain Decimal it stands for
     elif type(value) is int or (isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value)):
         number = Decimal(value)
     elif isinstance(value, float):
@@ -156,12 +156,12 @@ def to_uuid(value: object, *, field: str) -> uuid.UUID:
 
 def to_asset(value: object, *, field: str = "asset") -> str:
     """An asset symbol, upper-cased: ``"btc"`` → ``"BTC"``."""
-    if value.__class__ is str:
+    if type(value) is str:
         found = _ASSETS.get(value)
         if found is not None:
             return found
     if isinstance(value, str) and _ASSET.fullmatch(value.upper()):
-        if len(_ASSETS) < _ASSETS_KEPT:
+        if type(value) is str and len(_ASSETS) < _ASSETS_KEPT:  # a subclass may read otherwise
             _ASSETS[value] = value.upper()
         return value.upper()
     raise ValidationError(
@@ -174,7 +174,7 @@ def to_country(value: object, *, field: str = "country") -> str:
 
 
 def to_fuzzy_date(value: object, *, field: str) -> FuzzyDate:
-    if value.__class__ is str or isinstance(value, FuzzyDate | str | _dt.date):
+    if type(value) is str or isinstance(value, FuzzyDate | str | _dt.date):
         return FuzzyDate.coerce(value, field=field)
     raise ValidationError(
         f"{field}: expected a FuzzyDate, an EDTF string such as '2025-07' or a date, got {value!r}",
@@ -194,7 +194,7 @@ def non_empty_text(_instance: Any, attribute: Any, value: Any) -> None:
 
 
 def text(_instance: Any, attribute: Any, value: Any) -> None:
-    if value.__class__ is str and value.isascii():
+    if type(value) is str and value.isascii():
         return  # ASCII holds no lone surrogate
     if not isinstance(value, str):
         raise ValidationError(f"{attribute.name}: expected a string, got {value!r}", field=attribute.name)
