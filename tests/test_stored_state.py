@@ -336,3 +336,74 @@ def test_conflicts_are_stored_column_by_column(tmp_path, monkeypatch):
     assert sorted(conflicts) == ["event_ids", "messages", "sizes"]
     assert len(conflicts["messages"]) == len(conflicts["sizes"]) >= 1
     assert len(conflicts["event_ids"]) == 32 * sum(conflicts["sizes"])
+
+
+def _rekeyed(countries, old, new):
+    countries[new] = countries.pop(old)
+
+
+@pytest.mark.parametrize(
+    ("damage", "edit"),
+    [
+        ("an event count that is text", lambda c: c["SV"]["checkpoint"].update(event_count="x")),
+        ("an event count that is true", lambda c: c["SV"]["checkpoint"].update(event_count=True)),
+        ("holdings that are not a number", lambda c: c["SV"]["checkpoint"]["holdings"].update(BTC="sNaN")),
+        ("holdings as a JSON number", lambda c: c["SV"]["checkpoint"]["holdings"].update(BTC=7)),
+        ("negative megawatts", lambda c: c["SV"]["checkpoint"].update(mining_megawatts="-1")),
+        ("a partner that is not text", lambda c: c["SV"]["checkpoint"].update(partners=[7])),
+        ("a country's state under another code", lambda c: c["SV"]["checkpoint"].update(country="PK")),
+        ("a country key in lower case", lambda c: _rekeyed(c, "SV", "sv")),
+        (
+            "a conflict naming no event",
+            lambda c: c["SV"]["checkpoint"]["conflicts"]["sizes"].__setitem__(0, 0),
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_a_state_with_a_value_of_the_wrong_kind_is_ignored_before_and_after_an_append(
+    tmp_path, damage, edit, monkeypatch
+):
+    import hashlib
+
+    from policytracker._canonical import canonical_json
+
+    monkeypatch.setattr(_stored, "_WINDOW", 1)  # a checkpoint after every other event
+    with seeded(tmp_path) as log:
+        log.append([pt.HoldingsReported(occurred="2026-01-01", country="SV", amount=n) for n in (10, 20, 30)])
+        pt.save_snapshot(log)
+    content, _ = _states_row(tmp_path / "log.db")
+    obj = json.loads(content)
+    if damage == "a conflict naming no event":
+        conflicts = obj["countries"]["SV"]["checkpoint"]["conflicts"]
+        conflicts["event_ids"] = conflicts["event_ids"][32 * conflicts["sizes"][0] :]
+    edit(obj["countries"])
+    other = canonical_json(obj)
+    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+
+    with pt.open_log(tmp_path / "log.db", clock=StepClock(T0 + dt.timedelta(days=400))) as log:
+        assert latest_country_states(log) is None
+        assert whole(log) == pt.country_states(log)
+        log.append([purchase(amount=3, occurred="2026-02-01")])
+        assert latest_country_states(log) is None
+        assert whole(log) == pt.country_states(log)
+
+
+def test_a_state_whose_amounts_print_with_an_exponent_is_read_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(_stored, "_WINDOW", 1)  # a checkpoint after every other event
+    with pt.open_log(tmp_path / "log.db", clock=StepClock()) as log:
+        log.append(
+            [
+                purchase(amount="1.00000001", occurred="2025-01"),
+                pt.ReserveSale(occurred="2025-02", country="SV", amount="1.00000001"),
+                pt.PolicyStatement(occurred="2025-03", country="SV", text="Holdings are nil."),
+                pt.PolicyStatement(occurred="2025-04", country="SV", text="Still nil."),
+                purchase(amount=1, country="PK", occurred="2025-03"),
+                purchase(amount=2, country="PK", occurred="2025-04"),
+            ]
+        )
+        pt.save_snapshot(log)
+        assert str(whole(log)["SV"].holdings["BTC"]) == "0E-8"
+
+        assert whole(log) == latest_country_states(log)
+    content, _ = _states_row(tmp_path / "log.db")
+    assert json.loads(content)["countries"]["SV"]["checkpoint"]["holdings"] == {"BTC": "0E-8"}

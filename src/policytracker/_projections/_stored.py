@@ -41,6 +41,7 @@ import attrs
 
 from policytracker._canonical import canonical_json, loads, uuid_from_int
 from policytracker._codec import decode_event, encode_event
+from policytracker._countries import normalize_country
 from policytracker._dates import FuzzyDate
 from policytracker._events import AMENDMENT_TAGS, Event
 from policytracker._frozenmap import FrozenMap
@@ -375,7 +376,11 @@ def _read_latest(stored: StoredState) -> _Latest | None:
 
 
 def _decoded_entry(code: str, obj: dict[str, Any]) -> _Entry:
+    if normalize_country(code) != code:
+        raise ValueError(f"a state under {code!r}, which is not a country code as the projection writes it")
     checkpoint = None if obj["checkpoint"] is None else _STATE_CODEC.decode(obj["checkpoint"])
+    if checkpoint is not None and checkpoint.country != code:
+        raise ValueError(f"the state of {checkpoint.country!r} under {code!r}")
     tail = tuple(decode_event(event) for event in obj["tail"])
     return _Entry(
         checkpoint=checkpoint,
@@ -418,30 +423,54 @@ def _same(value: Any) -> Any:
     return value
 
 
+def _exactly(kind: type) -> Callable[[Any], Any]:
+    """A reader refusing a stored value not of exactly *kind* (``true`` for a count, say): a state that
+    cannot be read as the projection wrote it is ignored, never folded on."""
+
+    def read(value: Any) -> Any:
+        if type(value) is not kind:
+            raise ValueError(f"expected a {kind.__name__}, got {value!r}")
+        return value
+
+    return read
+
+
+def _amount(text: Any) -> Decimal:
+    """An amount as the projection writes it (``str`` of a ``Decimal``, so ``"0E-8"`` too): finite, zero
+    or more."""
+    number = Decimal(text) if type(text) is str else None
+    if number is None or not number.is_finite() or number < 0:
+        raise ValueError(f"expected an amount of zero or more as a decimal string, got {text!r}")
+    return number
+
+
 def _field_codec(hint: Any) -> _Pair:
     """The (encode, decode) pair of a ``CountryState`` field of type *hint*."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint in (str, int, bool) or hint == int | None:
-        return _same, _same
+    if hint in (str, int, bool):
+        return _same, _exactly(hint)
+    if hint == int | None:
+        return _same, _optional(_exactly(int))
     if hint is Decimal:
-        return str, Decimal
+        return str, _amount
     if hint == FuzzyDate | None:
-        return (lambda d: None if d is None else str(d)), (
-            lambda t: None if t is None else FuzzyDate.parse(t)
-        )
+        return (lambda d: None if d is None else str(d)), _optional(FuzzyDate.parse)
     if origin is frozenset:
-        return sorted, frozenset
+        one = _exactly(args[0])
+        return sorted, lambda items: frozenset([one(item) for item in _exactly(list)(items)])
     if hint == tuple[Conflict, ...]:
         return _encode_conflicts, _decode_conflicts
     if origin is tuple and args[1:] == (Ellipsis,):
         one_encode, one_decode = _value_codec(args[0])
         return (lambda items: [one_encode(item) for item in items]), (
-            lambda items: tuple([one_decode(item) for item in items])
+            lambda items: tuple([one_decode(item) for item in _exactly(list)(items)])
         )
     if origin in (Mapping, collections.abc.Mapping, dict):
         value_encode, value_decode = _value_codec(args[1])
         return (lambda items: {key: value_encode(value) for key, value in items.items()}), (
-            lambda items: FrozenMap({key: value_decode(value) for key, value in items.items()})
+            lambda items: FrozenMap(
+                {key: value_decode(value) for key, value in _exactly(dict)(items).items()}
+            )
         )
     raise TypeError(f"CountryState: no stored form for a field of type {hint!r}")
 
@@ -453,9 +482,9 @@ def _value_codec(hint: Any) -> _Pair:
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return (lambda member: member.value), hint
     if hint is Decimal:
-        return str, Decimal
+        return str, _amount
     if hint in (str, int, bool):
-        return _same, _same
+        return _same, _exactly(hint)
     raise TypeError(f"CountryState: no stored form for an item of type {hint!r}")
 
 
@@ -478,7 +507,7 @@ def _decode_conflicts(obj: dict[str, Any]) -> tuple[Conflict, ...]:
         and sizes.__class__ is list
         and len(messages) == len(sizes)
         and all(message.__class__ is str for message in messages)
-        and all(size.__class__ is int and size >= 0 for size in sizes)
+        and all(size.__class__ is int and size >= 1 for size in sizes)
         and digits.__class__ is str
         and len(digits) == 32 * sum(sizes)
         and _HEX.fullmatch(digits)
