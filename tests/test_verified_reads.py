@@ -103,3 +103,63 @@ def test_a_record_a_filtered_read_selects_by_a_changed_index_is_refused(tmp_path
 
     with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match=r"position 2.*index"):
         read(log)
+
+
+def _sqlite(path, *statements):
+    with sqlite3.connect(path) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    "read", [*READS.values(), lambda log: pt.copy_log(log, ":memory:")], ids=[*READS, "copy"]
+)
+def test_an_event_stored_as_bytes_is_refused_naming_its_position(tmp_path, read):
+    path = _log(tmp_path, "db")
+    _sqlite(path, "UPDATE records SET event = CAST(event AS BLOB) WHERE position = 2")
+
+    with pt.open_log(path) as log:
+        with pytest.raises(pt.IntegrityError, match="position 2"):
+            read(log)
+        report = log.verify()
+    assert not report.ok
+    assert report.first_bad_position == 2
+
+
+@pytest.mark.parametrize(
+    "read", [READS["country_state"], READS["timeline"]], ids=["country_state", "timeline"]
+)
+def test_a_row_below_position_1_does_not_hide_a_removed_record_from_a_one_country_read(tmp_path, read):
+    path = _log(tmp_path, "db")
+    # Position 2 is El Salvador's first purchase and position 3 Pakistan's refusal, which a read of El
+    # Salvador skips: removed with its index row, and a row at position 0 put in its place so that the
+    # count of records matches the head again.
+    _sqlite(
+        path,
+        "DELETE FROM record_countries WHERE position = 2",
+        "INSERT INTO records (position, recorded_at, event_id, type, countries, event, digest, vt_earliest, "
+        "vt_latest, vt_rank) SELECT 0, recorded_at, 'x', type, countries, event, digest, vt_earliest, "
+        "vt_latest, vt_rank FROM records WHERE position = 2",
+        "DELETE FROM records WHERE position = 2",
+    )
+
+    with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match="position 0"):
+        read(log)
+
+
+def test_a_retraction_whose_type_column_was_changed_is_refused_by_every_projection(tmp_path):
+    path = tmp_path / "log.db"
+    with pt.open_log(path) as log:
+        log.append(EVENTS)
+        target = next(record.event for record in log.read() if record.position == 5)
+        log.append([pt.EventRetracted(occurred="2025-08", target=target.event_id)])
+    _sqlite(path, "UPDATE records SET type = 'reserve.purchase' WHERE position = 6")
+
+    with pt.open_log(path) as log:
+        for read in (READS["country_states"], READS["country_state"], READS["timeline"]):
+            with pytest.raises(pt.IntegrityError, match="position 6 as a standalone event"):
+                read(log)
+        # A read up to a date before the retraction's never meets it: as documented, only verify() sees
+        # what a changed index leaves out.
+        assert not log.verify().ok

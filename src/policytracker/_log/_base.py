@@ -427,6 +427,13 @@ class BaseLog(abc.ABC):
                     "duplicated or out of order",
                 )
             text = stored_text(row.event)
+            if text is None or not isinstance(row.recorded_at, str) or not isinstance(row.digest, str):
+                return _bad(
+                    checked,
+                    digest,
+                    row.position,
+                    f"position {row.position} holds a value of the wrong type: the record was changed",
+                )
             if chain_digest(digest, row.position, row.recorded_at, text) != row.digest:
                 return _bad(
                     checked,
@@ -622,6 +629,8 @@ def records_to_copy(rows: Iterable[StoredRecord]) -> Iterator[NewRecord]:
         if position != expected:
             raise IntegrityError(f"cannot copy: expected position {expected}, found {position}")
         text = stored_text(stored)
+        if text is None or not isinstance(recorded_at, str):
+            raise IntegrityError(f"cannot copy: position {position} holds a value of the wrong type")
         digest = chain_digest(digest, position, recorded_at, text)
         if digest != stored_digest:
             raise IntegrityError(f"cannot copy: the digest chain breaks at position {position}")
@@ -744,6 +753,8 @@ class IndexedLog(BaseLog):
             earliest, latest = day_ordinals(event.occurred)
             if (earliest, latest, event.__valid_time_rank__) != columns:
                 raise self._out_of_place(position, columns, event)
+            if event.__amends__:
+                raise self._not_standalone(position, event)
             yield event
 
     def _country_records(
@@ -788,7 +799,9 @@ class IndexedLog(BaseLog):
                 coming.cancel()
 
     def _positions_missing(self) -> str:
-        count, head = self._count_and_head()
+        count, lowest, head = self._count_and_span()
+        if count and lowest < 1:
+            return f"a record is stored at position {lowest}, before position 1"
         return f"{head - count} of the positions up to {head} are missing" if count != head else ""
 
     #: How many records a page of a one-country read fetches by position.
@@ -799,10 +812,11 @@ class IndexedLog(BaseLog):
     _PREFETCH = False
 
     @abc.abstractmethod
-    def _count_and_head(self) -> tuple[int, int]:
-        """How many records the store holds, and the highest position (0 and 0 when empty): a read that
-        selects records through an index checks these agree, so a record removed anywhere but the end is
-        noticed without reading every record."""
+    def _count_and_span(self) -> tuple[int, int, int]:
+        """How many records the store holds, and its lowest and highest positions (0, 0 and 0 when empty),
+        read at one moment: a read that selects records through an index checks that the positions are
+        1 to the count, so a record removed anywhere but the end is noticed without reading every
+        record."""
 
     @abc.abstractmethod
     def _country_positions(
@@ -846,9 +860,19 @@ class IndexedLog(BaseLog):
                 earliest, latest = day_ordinals(event.occurred)
                 if earliest != row[4] or latest != row[5] or event.__valid_time_rank__ != row[6]:
                     raise self._out_of_place(position, row[4:7], event)
+                if event.__amends__:
+                    raise self._not_standalone(position, event)
                 yield event
             if key is None:
                 return
+
+    def _not_standalone(self, position: int, event: Event) -> IntegrityError:
+        """The error for an amendment that a read of standalone events selected: its stored type was
+        changed, which would leave the fact it retracts or corrects standing."""
+        return IntegrityError(
+            f"{self.target}: the index selected position {position} as a standalone event, but it holds an "
+            f"{type(event).__name__}: the stored type was changed; run verify() for details"
+        )
 
     def _out_of_place(self, position: int, stored: Sequence[Any], event: Event) -> IntegrityError:
         """The error for a record whose stored valid-time columns are not its event's: the index put it in

@@ -127,7 +127,7 @@ def check_record(target: str, record: StoredRecord) -> str:
             f"{target}: position {position - 1} is missing (reading position {position}); run verify() "
             "for details"
         )
-    text = event if isinstance(event, str) else canonical_json(event)
+    text = stored_text(event)
     if not (isinstance(text, str) and isinstance(recorded_at, str) and isinstance(previous, str)):
         raise IntegrityError(
             f"{target}: the record at position {position} (or the one before it) holds a value of the wrong "
@@ -177,9 +177,17 @@ def decode_stored(event: StoredEvent, position: int | None, *, line: int | None 
     return decoded
 
 
-def stored_text(event: StoredEvent) -> str:
-    """The canonical text of a stored event (a parsed object is written back canonically)."""
-    return event if isinstance(event, str) else canonical_json(event)
+def stored_text(event: StoredEvent) -> str | None:
+    """The canonical text of a stored event (a parsed object is written back canonically), or None when
+    the store holds something else there (bytes, a number): a changed record, never an event."""
+    if isinstance(event, str):
+        return event
+    if not isinstance(event, dict):
+        return None
+    try:
+        return canonical_json(event)
+    except ValueError:  # a parsed object cannot hold what canonical JSON refuses, unless it was changed
+        return None
 
 
 def index_stored(

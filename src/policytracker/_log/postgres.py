@@ -262,13 +262,14 @@ class PostgresLog(IndexedLog):
         # The key columns come with every row: a second round trip per page would cost more.
         return batch, tuple(batch[-1][4:]) if len(batch) == _BATCH else None
 
-    def _count_and_head(self) -> tuple[int, int]:
+    def _count_and_span(self) -> tuple[int, int, int]:
         with self._mutex:
             self._check_open()
             row = self._conn.execute(
-                "SELECT count(*), coalesce(max(position), 0) FROM policytracker_records"
+                "SELECT count(*), coalesce(min(position), 0), coalesce(max(position), 0) "
+                "FROM policytracker_records"
             ).fetchone()
-        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+        return (0, 0, 0) if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
     def _country_positions(
         self, country: str, where: str, params: list[Any]

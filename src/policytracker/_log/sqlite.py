@@ -382,17 +382,21 @@ class SQLiteLog(IndexedLog):
             ).fetchone()
         return batch, tuple(last)
 
-    def _count_and_head(self) -> tuple[int, int]:
+    def _count_and_span(self) -> tuple[int, int, int]:
         with self._mutex, self._sqlite_errors():
             self._check_open()
-            # Two subqueries, one statement (one snapshot): alone, count(*) is SQLite's quick count of the
-            # smallest index and max(position) one step down the table, where together they scan an index.
-            count, head = (
+            # Subqueries of one statement (one snapshot): alone, count(*) is SQLite's quick count of the
+            # smallest index and min/max(position) one step into the table, where together they scan an
+            # index.
+            count, lowest, highest = (
                 self._reader()
-                .execute("SELECT (SELECT count(*) FROM records), (SELECT max(position) FROM records)")
+                .execute(
+                    "SELECT (SELECT count(*) FROM records), (SELECT min(position) FROM records), "
+                    "(SELECT max(position) FROM records)"
+                )
                 .fetchone()
             )
-        return int(count), int(head or 0)
+        return int(count), int(lowest or 0), int(highest or 0)
 
     def _country_positions(
         self, country: str, where: str, params: list[Any]
