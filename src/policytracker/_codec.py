@@ -683,9 +683,10 @@ class EncodedOnce:
     """The base of ``Event``: one slot, outside the attrs fields (so neither compared, hashed, shown nor
     copied), where an event made by its constructor keeps the canonical text its id was derived from
     until :func:`event_text` first stores it, which then parses that text rather than encoding the event
-    again. Only events whose content is settled once made keep it (``ClassCodec.unchanging``: every
-    built-in class but ``EventCorrected``, whose replacement may be any event); events read from a log
-    leave the slot empty, since their id is stored, not derived."""
+    again. Only events whose content is settled once made keep it (``ClassCodec.unchanging``: not a
+    class with an ``__attrs_post_init__`` of its own, nor one with a field whose value could change, such
+    as ``EventCorrected``'s replacement, which may be any event); events read from a log leave the slot
+    empty, since their id is stored, not derived."""
 
     __slots__ = ("_id_text",)
 
@@ -728,37 +729,33 @@ def event_text_and_id(event: Any) -> tuple[str, str]:
 def derive_event_id(event: Any) -> uuid.UUID:
     """The content-derived id of *event*: UUIDv5 of the canonical JSON of its type tag and every field but
     ``event_id``, fields at their default left out (so a defaulted field added later keeps old ids)."""
-    return uuid5(_canonical(_id_content(event), event))
+    return _identified(event, keep=False)
 
 
 def identify(event: Any) -> uuid.UUID:
     """:func:`derive_event_id`, keeping the canonical text it is derived from on *event* when its class's
     content is settled once made (see :class:`EncodedOnce`) for :func:`event_text`: what an event's
     constructor calls."""
+    return _identified(event, keep=True)
+
+
+def _identified(event: Any, *, keep: bool) -> uuid.UUID:
     cls = type(event)
     found = _IDENTIFYING.get(cls)
     if found is None:
         codec = codec_for(cls)
         found = _IDENTIFYING[cls] = (codec.encode, codec.unchanging)
-    encode, keep = found
+    encode, unchanging = found
     content = encode(event)
     content["type"] = cls.__event_tag__
     text = _canonical(content, event)
-    if keep:
+    if keep and unchanging:
         _keep_id_text(event, text)
     return uuid5(text)
 
 
-#: The encoder of each event class made so far, and whether its events keep their text, for
-#: :func:`identify`.
+#: The encoder of each event class identified so far, and whether its events are settled once made.
 _IDENTIFYING: dict[type, tuple[Callable[[Any], dict[str, Any]], bool]] = {}
-
-
-def _id_content(event: Any) -> dict[str, Any]:
-    cls = type(event)
-    content = codec_for(cls).encode(event)
-    content["type"] = cls.__event_tag__
-    return content
 
 
 def _canonical(content: dict[str, Any], event: Any) -> str:
