@@ -1,5 +1,5 @@
-"""The built-in queries pause Python's cyclic garbage collector while they fold, and always leave it as
-they found it."""
+"""The built-in queries and appends pause Python's cyclic garbage collector while they work, and always
+leave it as they found it."""
 
 import gc
 
@@ -57,3 +57,23 @@ def test_the_queries_leave_the_collector_as_they_found_it(collector, enabled):
     assert pt.country_states(log)["SV"].event_count == 1  # through the stored state
     seen.append(gc.isenabled())
     assert seen == [enabled] * 6
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_an_append_pauses_the_collector_and_leaves_it_as_it_found_it(collector, enabled, tmp_path):
+    (gc.enable if enabled else gc.disable)()
+    during = []
+
+    def clock():  # called inside the append, once it holds the write lock
+        during.append(gc.isenabled())
+        return StepClock()()
+
+    for target in (":memory:", tmp_path / "log.db", tmp_path / "log.jsonl"):
+        with pt.open_log(target, clock=clock) as log:
+            log.append([purchase(7)])
+            assert gc.isenabled() is enabled
+            with pytest.raises(pt.ValidationError):
+                log.append([purchase(8), pt.EventRetracted(occurred="2025", target=purchase(9).event_id)])
+            assert gc.isenabled() is enabled
+    assert during == [False] * len(during)
+    assert len(during) >= 3

@@ -14,10 +14,10 @@ def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for the block, then let it run again as it was (left off if
     the caller had turned it off).
 
-    For the built-in projections only, whose code makes no reference cycles: a replay or the loading of a
-    stored state makes millions of objects, many of which stay alive, and as they accumulate CPython runs
-    full collections over everything made so far, again and again, finding nothing to free
-    (benchmarks/README.md has the measurements).
+    For the library's own bulk work, whose code makes no reference cycles: a replay or the loading of a
+    stored state makes millions of objects, many of which stay alive, and an append a few for each event
+    while the caller may hold many; as they accumulate CPython runs full collections over everything made
+    so far, again and again, finding nothing to free (benchmarks/README.md has the measurements).
     """
     if not gc.isenabled():
         yield

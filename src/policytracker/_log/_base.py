@@ -37,6 +37,7 @@ from policytracker._codec import Index, decode_text, event_text_and_id, index_ev
 from policytracker._countries import normalize_country
 from policytracker._dates import day_ordinals
 from policytracker._events import AMENDMENT_TAGS, Event, EventCorrected, EventRetracted, event_class
+from policytracker._gcpause import collector_paused
 from policytracker._log._core import (
     STORAGE_FORMAT,
     AppendResult,
@@ -175,6 +176,10 @@ class BaseLog(abc.ABC):
         which never goes backwards. Nothing is written when anything is refused.
         """
         self._check_open()
+        with collector_paused():
+            return self._append(events, expected_position)
+
+    def _append(self, events: Iterable[Event], expected_position: int | None) -> AppendResult:
         batch = self._prepare(events)
         if expected_position is not None and (type(expected_position) is not int or expected_position < 0):
             raise ValidationError(
