@@ -4,6 +4,7 @@ give exactly the whole-history answer restricted to the country."""
 
 import datetime as dt
 import functools
+import itertools
 import os
 import sqlite3
 import tempfile
@@ -110,8 +111,30 @@ def test_one_country_answers_equal_the_whole_history_answers(kind, history, data
             assert pt.holdings_history(
                 memory, country, as_of=as_of, known_at=known_at
             ) == pt.holdings_history(log, country, as_of=as_of, known_at=known_at)
+        assert partnership_reference(log, as_of, known_at) == pt.partnership_graph(
+            log, as_of=as_of, known_at=known_at
+        )
     finally:
         stores.close()
+
+
+def partnership_reference(log, as_of, known_at):
+    """The partnership graph built from every record read, the effective history computed in memory."""
+    edges = []
+    for event in pt.effective_events(list(log.read()), as_of=as_of, known_at=known_at):
+        if isinstance(event, pt.PartnershipFormed):
+            for pair in itertools.combinations(event.countries, 2):
+                edges.append(
+                    pt.Partnership(
+                        countries=pair,
+                        occurred=event.occurred,
+                        areas=event.areas,
+                        instrument=event.instrument,
+                        event_id=event.event_id,
+                    )
+                )
+    nodes = frozenset(code for edge in edges for code in edge.countries)
+    return pt.PartnershipGraph(nodes=nodes, edges=tuple(edges))
 
 
 @pytest.mark.parametrize("kind", STORES)
@@ -165,13 +188,59 @@ def test_only_that_countrys_records_are_decoded(kind, tmp_path, monkeypatch):
         monkeypatch.setattr("policytracker._log._base.decode_stored", counting_stored)
         monkeypatch.setattr("policytracker._log._base.decode_text", counting_text)
 
-        assert expected == (
-            pt.country_state(log, "SV"),
-            pt.timeline(log, "SV"),
-            pt.holdings_history(log, "SV"),
-        )
-        assert 3 * (len(about_sv) + len(amendments)) == len(decoded)
+        assert expected[:2] == (pt.country_state(log, "SV"), pt.timeline(log, "SV"))
+        assert 2 * (len(about_sv) + len(amendments)) == len(decoded)
         assert not set(others) & set(decoded)
+        del decoded[:]
+
+        # Holdings read only the purchases, sales and reports about SV (and every amendment).
+        assert expected[2] == pt.holdings_history(log, "SV")
+        holdings = [
+            r for r in about_sv if r.event.tag in {"reserve.purchase", "reserve.sale", "holdings.reported"}
+        ]
+        assert 0 < len(holdings) < len(about_sv)
+        assert sorted(r.position for r in holdings + amendments) == sorted(decoded)
+
+
+@pytest.mark.parametrize("kind", ["log.db", "log.jsonl"])
+def test_the_partnership_graph_reads_only_partnerships_and_amendments(kind, tmp_path, monkeypatch):
+    with pt.open_log(tmp_path / kind, clock=StepClock()) as log:
+        log.append(pt.load_events(DATASET))
+        expected = pt.partnership_graph(log)
+        tags = {"partnership.formed", "event.retracted", "event.corrected"}
+        wanted = [r.position for r in log.read() if r.event.tag in tags]
+        decoded = []
+        from policytracker._log import _core
+
+        def counting_stored(event, position, **kwargs):
+            decoded.append(position)
+            return _core.decode_stored(event, position, **kwargs)
+
+        def counting_text(text, *, position=None, **kwargs):
+            decoded.append(position)
+            return _core.decode_text(text, position=position, **kwargs)
+
+        monkeypatch.setattr("policytracker._log._base.decode_stored", counting_stored)
+        monkeypatch.setattr("policytracker._log._base.decode_text", counting_text)
+
+        assert expected == pt.partnership_graph(log)
+        assert expected.edges
+        assert sorted(wanted) == sorted(decoded)
+
+
+def test_a_record_the_type_index_wrongly_selects_is_refused_by_the_views(tmp_path):
+    path = _tampered(tmp_path, "UPDATE records SET type = 'partnership.formed' WHERE position = 2")
+    with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match=r"position 2.*type"):
+        pt.partnership_graph(log)
+
+    path = tmp_path / "statement.db"
+    with pt.open_log(path, clock=StepClock()) as log:
+        log.append([purchase(), pt.PolicyStatement(occurred="2025-06", country="SV", text="More to come.")])
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE records SET type = 'reserve.purchase' WHERE position = 2")
+    connection.close()
+    with pt.open_log(path) as log, pytest.raises(pt.IntegrityError, match=r"position 2.*type"):
+        pt.holdings_history(log, "SV")
 
 
 def test_state_series_and_the_command_line_read_one_country(tmp_path):

@@ -655,32 +655,36 @@ class ValidTimeOrdered(BaseLog):
         last_day: int | None = None,
         known_at: _dt.datetime | None = None,
         country: str | None = None,
+        types: frozenset[str] | None = None,
     ) -> Iterator[Event]:
         """The standalone events (no retractions or corrections) in valid-time order, streamed: those
         recorded at or before *known_at*, whose last day (an ordinal) is on or before *last_day* and, when
-        *country* is given, that are about it."""
+        *country* is given, that are about it, and when *types* (tags) are given, of those types."""
         self._check_open()
         moment = None if known_at is None else format_timestamp(known_at)
         target = self.target
-        ordered = self._valid_time_order(last_day, moment, country)
-        if country is None:
+        ordered = self._valid_time_order(last_day, moment, country, types)
+        if country is None and types is None:
             return (decode_stored(check_record(target, record), record.position) for record in ordered)
-        return self._selected_events(ordered, country)
+        return self._selected_events(ordered, country, types)
 
-    def _selected_events(self, records: Iterable[StoredRecord], country: str) -> Iterator[Event]:
+    def _selected_events(
+        self, records: Iterable[StoredRecord], country: str | None, types: frozenset[str] | None
+    ) -> Iterator[Event]:
         """The events of *records*, each checked against its digest and its predecessor's, refusing one
-        the index selected for *country* although the event is not about it."""
+        the index selected for *country* or *types* although the event is not about it or of them."""
         for record in records:
             event = decode_stored(check_record(self.target, record), record.position)
-            self._check_selected(event, record.position, country, None)
+            self._check_selected(event, record.position, country, types)
             yield event
 
     @abc.abstractmethod
     def _valid_time_order(
-        self, last_day: int | None, moment: str | None, country: str | None
+        self, last_day: int | None, moment: str | None, country: str | None, types: frozenset[str] | None
     ) -> Iterator[StoredRecord]:
         """The records of the standalone events recorded at or before the timestamp *moment* whose last
-        day is on or before *last_day* (and about *country*, when given), in valid-time order."""
+        day is on or before *last_day* (and about *country*, and of *types*, when given), in valid-time
+        order."""
 
 
 class IndexedLog(BaseLog):
@@ -721,19 +725,23 @@ class IndexedLog(BaseLog):
         last_day: int | None = None,
         known_at: _dt.datetime | None = None,
         country: str | None = None,
+        types: frozenset[str] | None = None,
     ) -> Iterator[Event]:
         """The standalone events (no retractions or corrections) in valid-time order, streamed through
         the valid-time index, each checked against its digest and its predecessor's: those recorded at or
         before *known_at*, whose last day (an ordinal) is on or before *last_day* and, when *country* is
-        given, that are about it (read through the country index: only that country's records)."""
+        given, that are about it (read through the country index: only that country's records), and when
+        *types* (tags) are given, of those types (only their records are read)."""
         self._check_open()
         moment = None if known_at is None else format_timestamp(known_at)
-        where, params = self._valid_time_where(last_day, moment)
+        where, params = self._valid_time_where(last_day, moment, types)
         if country is None:
-            return self._checked_events(where, params)
-        return self._country_events(country, where, params)
+            return self._checked_events(where, params, types)
+        return self._country_events(country, where, params, types)
 
-    def _country_events(self, country: str, where: str, params: list[Any]) -> Iterator[Event]:
+    def _country_events(
+        self, country: str, where: str, params: list[Any], types: frozenset[str] | None
+    ) -> Iterator[Event]:
         # A one-country read's loop: the digest check (chain_digest, written out) and the decoding are
         # inlined, as in _checked_events. Anything the quick check does not pass goes to check_record,
         # which raises the precise error (or, for a store that hands over parsed objects, returns the text).
@@ -753,8 +761,8 @@ class IndexedLog(BaseLog):
             ):
                 text = check_record(target, record)
             event = decode_text(text, position=position)
-            if country not in event.countries:
-                self._check_selected(event, position, country, None)
+            if country not in event.countries or (types is not None and event.__event_tag__ not in types):
+                self._check_selected(event, position, country, types)
             earliest, latest = day_ordinals(event.occurred)
             if (earliest, latest, event.__valid_time_rank__) != columns:
                 raise self._out_of_place(position, columns, event)
@@ -834,7 +842,7 @@ class IndexedLog(BaseLog):
     def _records_at(self, positions: Sequence[int]) -> Iterable[StoredRecord]:
         """The stored records at *positions* (any order), each with its predecessor's digest."""
 
-    def _checked_events(self, where: str, params: list[Any]) -> Iterator[Event]:
+    def _checked_events(self, where: str, params: list[Any], types: frozenset[str] | None) -> Iterator[Event]:
         # The hottest loop of a replay: the digest check (chain_digest and DigestTable.before, written
         # out) and the decoding are inlined rather than layered generators over record objects. Anything
         # the quick check does not pass goes to check_record, which raises the precise error.
@@ -867,6 +875,8 @@ class IndexedLog(BaseLog):
                     raise self._out_of_place(position, row[4:7], event)
                 if event.__amends__:
                     raise self._not_standalone(position, event)
+                if types is not None and event.__event_tag__ not in types:
+                    self._check_selected(event, position, None, types)
                 yield event
             if key is None:
                 return
@@ -894,10 +904,15 @@ class IndexedLog(BaseLog):
         count, joined = self._joined_digests()
         return DigestTable.joined(count, joined) or DigestTable(self._stored_digests())
 
-    def _valid_time_where(self, last_day: int | None, moment: str | None) -> tuple[str, list[Any]]:
+    def _valid_time_where(
+        self, last_day: int | None, moment: str | None, types: frozenset[str] | None
+    ) -> tuple[str, list[Any]]:
         mark = self._MARK
         conditions = [f"type NOT IN ({', '.join([mark] * len(AMENDMENT_TAGS))})"]
         params: list[Any] = sorted(AMENDMENT_TAGS)
+        if types is not None:
+            conditions.append(f"type IN ({', '.join([mark] * len(types))})" if types else "0 = 1")
+            params.extend(sorted(types))
         if last_day is not None:
             # Every event's earliest day is on or before its latest, so the first condition changes no
             # result; it bounds the index walk on its leading column, so the scan stops at *last_day*

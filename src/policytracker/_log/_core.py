@@ -312,10 +312,12 @@ class ValidTimeReader(Protocol):
         last_day: int | None = None,
         known_at: _dt.datetime | None = None,
         country: str | None = None,
+        types: frozenset[str] | None = None,
     ) -> Iterator[Event]:
         """The standalone events (no retractions or corrections) in valid-time order: those recorded at or
         before *known_at*, whose last day (a proleptic Gregorian ordinal) is on or before *last_day* and,
-        when *country* (an alpha-2 code) is given, that are about that country."""
+        when *country* (an alpha-2 code) is given, that are about that country, and when *types* (type
+        tags) are given, of those types."""
         ...
 
 

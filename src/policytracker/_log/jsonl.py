@@ -281,7 +281,7 @@ class JSONLinesLog(ValidTimeOrdered):
                 yield StoredRecord(position, obj["recorded_at"], obj["digest"], obj["event"], previous)
 
     def _valid_time_order(
-        self, last_day: int | None, moment: str | None, country: str | None
+        self, last_day: int | None, moment: str | None, country: str | None, types: frozenset[str] | None
     ) -> Iterator[StoredRecord]:
         """The keys come from the index (valid-time columns, id and position packed into one integer
         each, about 70 bytes a record while sorting); the events are then read back one line at a time in
@@ -292,16 +292,20 @@ class JSONLinesLog(ValidTimeOrdered):
             head, end = len(self._offsets), self._end
         if moment is not None:
             head = self._recorded_by(moment, head)
-        return self._read_in_order(self._valid_time_keys(head, last_day, country), end)
+        return self._read_in_order(self._valid_time_keys(head, last_day, country, types), end)
 
-    def _valid_time_keys(self, head: int, last_day: int | None, country: str | None) -> list[int]:
-        columns, id_at, countries_at = self._valid_time, self._id_at, self._countries_at
+    def _valid_time_keys(
+        self, head: int, last_day: int | None, country: str | None, types: frozenset[str] | None
+    ) -> list[int]:
+        columns, id_at, countries_at, tags = self._valid_time, self._id_at, self._countries_at, self._tags
         keys = []
         for number in range(head):
             packed = columns[number]
             if packed < 0 or (last_day is not None and (packed >> 1) & _DAY_MASK > last_day):
                 continue
             if country is not None and country not in countries_at[number]:
+                continue
+            if types is not None and tags[number] not in types:
                 continue
             keys.append(((packed << 128 | id_at[number]) << _POSITION_BITS) | (number + 1))
         keys.sort()

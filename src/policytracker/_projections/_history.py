@@ -231,22 +231,33 @@ def _times(as_of: AsOf, known_at: KnownAt) -> tuple[pendulum.DateTime | None, pe
 
 
 def stream_effective(
-    log: EventLog, *, as_of: AsOf = None, known_at: KnownAt = None, country: str | None = None
+    log: EventLog,
+    *,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+    country: str | None = None,
+    types: frozenset[str] | None = None,
 ) -> Iterable[Event]:
     """The effective history of *log* in valid-time order, streamed when the store can hand over its
     events in valid-time order (a ``ValidTimeReader``), else as a list. With *country* (a normalised
-    alpha-2 code), only the effective events about that country.
+    alpha-2 code), only the effective events about that country; with *types* (type tags), only the
+    effective events of those types.
 
     Streaming holds only the retractions, corrections and replacements in memory: the amendments are
     resolved first (by record time), then the store's events arrive already ordered and are merged with
-    the replacements. With *country*, the store reads only that country's records through its country
-    index; the amendments are still all read (they are few, and a correction may move a fact into or out
-    of the country), so the answer is the whole history's, restricted to the country.
+    the replacements. With *country* or *types*, the store reads only the records of that country or of
+    those types through its indexes; the amendments are still all read (they are few, and a correction
+    may move a fact into or out of the country, or give it another type), so the answer is the whole
+    history's, restricted.
     """
     moment, last_day = _times(as_of, known_at)
     if not isinstance(log, ValidTimeReader):
         events = effective_history(log, as_of=as_of, known_at=known_at)
-        return events if country is None else [event for event in events if country in event.countries]
+        return [
+            event
+            for event in events
+            if (country is None or country in event.countries) and (types is None or event.tag in types)
+        ]
     resolver = Resolver(open_world=True)
     for record in log.read(types=_AMENDMENT_TAGS):
         if moment is not None and record.recorded_at > moment:
@@ -263,12 +274,16 @@ def stream_effective(
             isinstance(value, Event)
             and (last_day is None or value.occurred.latest <= last_day)
             and (country is None or country in value.countries)
+            and (types is None or value.tag in types)
         ):
             replacements.setdefault(value.event_id, value)
     standing = in_valid_time(replacements.values())
     skip.update(replacements)  # an original equal to a standing replacement is that same fact: once
     stored = log.valid_time_events(
-        last_day=None if last_day is None else last_day.toordinal(), known_at=moment, country=country
+        last_day=None if last_day is None else last_day.toordinal(),
+        known_at=moment,
+        country=country,
+        types=types,
     )
     originals = (event for event in stored if event.event_id not in skip) if skip else stored
     if not standing:

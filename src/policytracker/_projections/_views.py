@@ -78,6 +78,11 @@ def state_series(
         return FrozenMap(dict(zip(wanted, fold_country_series(code, events, days), strict=True)))
 
 
+#: The events holdings_history and partnership_graph read: the store reads no other standalone records.
+_HOLDINGS_TAGS = frozenset(cls.__event_tag__ for cls in (ReservePurchase, ReserveSale, HoldingsReported))
+_PARTNERSHIP_TAGS = frozenset({PartnershipFormed.__event_tag__})
+
+
 @attrs.frozen(kw_only=True)
 class HoldingsPoint:
     """The holdings of one asset after the events dated ``occurred`` (``event_ids``) are applied."""
@@ -94,9 +99,10 @@ def holdings_history(
     holdings report changed or confirmed them, under the same rules as ``CountryState.holdings``."""
     code = normalize_country(country)
     symbol = to_asset(asset)
+    events = stream_effective(log, as_of=as_of, known_at=known_at, country=code, types=_HOLDINGS_TAGS)
     relevant = (
         event
-        for event in stream_effective(log, as_of=as_of, known_at=known_at, country=code)
+        for event in events
         if isinstance(event, ReservePurchase | ReserveSale | HoldingsReported)
         and event.country == code
         and event.asset == symbol
@@ -145,8 +151,9 @@ class PartnershipGraph:
 def partnership_graph(log: EventLog, *, as_of: AsOf = None, known_at: KnownAt = None) -> PartnershipGraph:
     """The graph of partnerships in the effective history (see :func:`project` for the arguments)."""
     edges = []
-    # Read everything: a partnership may have been retracted or corrected by an event of another type.
-    for event in stream_effective(log, as_of=as_of, known_at=known_at):
+    # Only the partnerships are read; a correction that turns another fact into one, or one into another
+    # fact, is among the amendments, which are always read whole.
+    for event in stream_effective(log, as_of=as_of, known_at=known_at, types=_PARTNERSHIP_TAGS):
         if not isinstance(event, PartnershipFormed):
             continue
         for pair in itertools.combinations(event.countries, 2):
