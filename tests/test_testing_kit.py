@@ -246,3 +246,23 @@ def test_a_projection_of_your_own_types_passes_the_laws():
 def test_bad_custom_strategies_are_refused_when_built(custom):
     with pytest.raises(pt.ValidationError, match=r"custom|strategy|target"):
         events(custom=custom)
+
+
+def test_events_draw_keys_too_both_plain_and_awkward():
+    from hypothesis import Phase, find, settings
+
+    options = settings(phases=[Phase.generate], max_examples=500, database=None)
+    keyed = find(events(), lambda event: event.key != "", settings=options)
+    awkward = find(events(), lambda event: any(mark in event.key for mark in ",;'\"é"), settings=options)
+
+    assert keyed.key == keyed.key.strip()
+    assert "\n" not in keyed.key
+    assert any(mark in awkward.key for mark in ",;'\"é")
+
+
+@given(histories(min_size=5, max_size=15))
+def test_keyed_events_of_a_history_round_trip_through_the_log(history):
+    log = pt.open_log(":memory:")
+    log.append(history)
+
+    assert [record.event.key for record in log.read()] == [event.key for event in dict.fromkeys(history)]

@@ -131,6 +131,15 @@ _words = st.sampled_from(
 )
 _labels = _words | _text
 _notes = st.just("") | _text
+# A curator's key for an event file's row: mostly none, else one line without spaces at its ends (so
+# quotes, separators and non-ASCII letters, but no line breaks).
+_KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-_.:/,;'\"é₿中"
+_keys = (
+    st.just("")
+    | st.just("")
+    | st.just("")
+    | st.text(st.sampled_from(tuple(_KEY_ALPHABET)), min_size=1, max_size=24)
+)
 _DATES = fuzzy_dates()
 
 
@@ -253,6 +262,7 @@ def _builder(cls: type[Event], fields: Mapping[str, st.SearchStrategy[Any] | str
             occurred=draw(scope.occurred),
             sources=draw(_source_tuples),
             note=draw(_notes),
+            key=draw(_keys),
             **values,
         )
 
@@ -265,6 +275,7 @@ def _visit(draw: st.DrawFn, scope: _Scope) -> Event:
         occurred=draw(scope.occurred),
         sources=draw(_source_tuples),
         note=draw(_notes),
+        key=draw(_keys),
         country=visitor,
         host=host,
         official=draw(_labels),
