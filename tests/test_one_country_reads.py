@@ -387,3 +387,44 @@ def test_a_failing_page_read_reaches_the_caller_and_an_abandoned_read_leaves_the
             pt.timeline(log, "SV")
     finally:
         stores.close()
+
+
+@pytest.mark.parametrize("kind", INDEXED)
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_a_whole_valid_time_read_over_many_pages_and_its_failures(kind, prefetch, monkeypatch):
+    import importlib
+
+    stores = Stores()
+    try:
+        log = stores.open(kind, StepClock())
+        cls = type(log)
+        monkeypatch.setattr(importlib.import_module(cls.__module__), "_BATCH", 2)
+        monkeypatch.setattr(cls, "_PREFETCH", prefetch)
+        days = [dt.date(2020, 1, 1) + dt.timedelta(days=(7 * n) % 61) for n in range(11)]
+        log.append([purchase(n + 1, country="SV", occurred=day.isoformat()) for n, day in enumerate(days)])
+        log.append([pt.EventRetracted(occurred="2020-03-01", target=next(iter(log.read())).event.event_id)])
+
+        standalone = [record.event for record in log.read() if not record.event.__amends__]
+        in_order = sorted(
+            standalone,
+            key=lambda e: (e.occurred.earliest, e.occurred.latest, e.__valid_time_rank__, str(e.event_id)),
+        )
+        assert list(log.valid_time_events()) == in_order
+        reads = log.valid_time_events()
+        assert next(reads).occurred.earliest == min(days)
+        reads.close()  # abandoned with the next page asked for
+        assert pt.country_states(log)["SV"].event_count == 10
+
+        real, calls = cls._valid_time_page, []
+
+        def third_page_fails(self, key, where, params):
+            calls.append(key)
+            if len(calls) == 3:
+                raise pt.IntegrityError("the third page could not be read")
+            return real(self, key, where, params)
+
+        monkeypatch.setattr(cls, "_valid_time_page", third_page_fails)
+        with pytest.raises(pt.IntegrityError, match="third page"):
+            pt.country_states(log)
+    finally:
+        stores.close()

@@ -819,9 +819,9 @@ class IndexedLog(BaseLog):
 
     #: How many records a page of a one-country read fetches by position.
     _PAGE = 500
-    #: Whether a one-country read asks for its next page while the current one is decoded. Worth it where
-    #: waiting for the next page releases the GIL for the whole wait (a server's round trip); SQLite's
-    #: module takes the GIL back for every row, so a thread would contend with the decoding instead.
+    #: Whether a read asks for its next page while the current one is decoded. Worth it where waiting for
+    #: the next page releases the GIL for the whole wait (a server's round trip); SQLite's module takes
+    #: the GIL back for every row, so a thread would contend with the decoding instead.
     _PREFETCH = False
 
     @abc.abstractmethod
@@ -848,9 +848,7 @@ class IndexedLog(BaseLog):
         # the quick check does not pass goes to check_record, which raises the precise error.
         table = self._digest_table()
         joined, missing, target, sha256 = table.text, DigestTable.MISSING, self.target, hashlib.sha256
-        key: tuple[Any, ...] | None = None
-        while True:
-            batch, key = self._valid_time_page(key, where, params)
+        for batch in self._valid_time_batches(where, params):
             # Each row: (position, event text, recorded_at, digest, vt_earliest, vt_latest, vt_rank, …).
             for row in batch:
                 position, text, recorded_at = row[0], row[1], row[2]
@@ -878,8 +876,30 @@ class IndexedLog(BaseLog):
                 if types is not None and event.__event_tag__ not in types:
                     self._check_selected(event, position, None, types)
                 yield event
-            if key is None:
-                return
+
+    def _valid_time_batches(self, where: str, params: list[Any]) -> Iterator[Sequence[tuple[Any, ...]]]:
+        """The pages of :meth:`_valid_time_page`, from the start to the last. With ``_PREFETCH``, the next
+        page is asked for in a thread as soon as the current one has arrived (its last row is the next
+        page's start), so the server's work and the transfer overlap the caller's work on it."""
+        if not self._PREFETCH:
+            key: tuple[Any, ...] | None = None
+            while True:
+                batch, key = self._valid_time_page(key, where, params)
+                yield batch
+                if key is None:
+                    return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policytracker-read") as pool:
+            coming = pool.submit(self._valid_time_page, None, where, params)
+            try:
+                while True:
+                    batch, key = coming.result()
+                    if key is not None:
+                        coming = pool.submit(self._valid_time_page, key, where, params)
+                    yield batch
+                    if key is None:
+                        return
+            finally:
+                coming.cancel()
 
     def _not_standalone(self, position: int, event: Event) -> IntegrityError:
         """The error for an amendment that a read of standalone events selected: its stored type was
@@ -944,8 +964,8 @@ class IndexedLog(BaseLog):
         self, key: tuple[Any, ...] | None, where: str, params: list[Any]
     ) -> tuple[Sequence[tuple[Any, ...]], tuple[Any, ...] | None]:
         """One page of events matching *where* after the valid-time key *key* (None: from the start), as
-        rows starting ``(position, event JSON, recorded_at, digest, …)``, and the key of its last row
-        (None: the last page)."""
+        rows starting ``(position, event JSON, recorded_at, digest, vt_earliest, vt_latest, vt_rank, …)``,
+        and the key of its last row (None: the last page)."""
 
 
 def _valid_time_of(text: str, position: int) -> tuple[int, int, int]:
