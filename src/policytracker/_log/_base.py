@@ -333,6 +333,10 @@ class BaseLog(abc.ABC):
             raise ValidationError(f"after must be an int >= 0, got {after!r}", field="after")
         code = None if country is None else normalize_country(country, field="country")
         tags = None if types is None else _tags(types)
+        if code is not None or tags is not None:
+            # It passes over the records of other countries or types, so it would not notice one removed
+            # among them: the positions are checked first (a whole read notices a gap itself).
+            self._check_positions()
         return self._read(after, code, tags)
 
     def _read(self, after: int, country: str | None, tags: frozenset[str] | None) -> Iterator[Recorded]:
@@ -506,6 +510,13 @@ class BaseLog(abc.ABC):
                 "with that digest: it is of another log, or the log was changed"
             )
         return self._positions_missing()
+
+    def _check_positions(self) -> None:
+        """Raise IntegrityError unless the positions are 1 to the count of records: a read that selects
+        records through an index checks this first, as it never meets the records it passes over."""
+        missing = self._positions_missing()
+        if missing:
+            raise IntegrityError(f"{self.target}: {missing}; run verify() for details")
 
     def _positions_missing(self) -> str:
         """Why the stored positions are not gap-free, when a store can tell without reading every record
@@ -776,9 +787,7 @@ class IndexedLog(BaseLog):
         """The records about *country* matching *where*, in valid-time order, each with its stored
         valid-time columns: their positions first (the country index, sorted by the valid-time columns),
         then the records, a page at a time, so a country's history is never all in memory at once."""
-        missing = self._positions_missing()
-        if missing:
-            raise IntegrityError(f"{self.target}: {missing}; run verify() for details")
+        self._check_positions()
         keys = self._country_positions(country, where, params)
         pages = [keys[start : start + self._PAGE] for start in range(0, len(keys), self._PAGE)]
         fetched = self._pages_of_records([[key[0] for key in page] for page in pages])
@@ -815,7 +824,18 @@ class IndexedLog(BaseLog):
         count, lowest, head = self._count_and_span()
         if count and lowest < 1:
             return f"a record is stored at position {lowest}, before position 1"
-        return f"{head - count} of the positions up to {head} are missing" if count != head else ""
+        if count == head:
+            return ""
+        # Which one: found by reading the positions in order, only when one is missing.
+        first = next(
+            (
+                expected
+                for expected, (position, _) in enumerate(self._stored_digests(), 1)
+                if position != expected
+            ),
+            head,
+        )
+        return f"position {first} is missing ({head - count} of the positions up to {head} are)"
 
     #: How many records a page of a one-country read fetches by position.
     _PAGE = 500
@@ -846,6 +866,7 @@ class IndexedLog(BaseLog):
         # The hottest loop of a replay: the digest check (chain_digest and DigestTable.before, written
         # out) and the decoding are inlined rather than layered generators over record objects. Anything
         # the quick check does not pass goes to check_record, which raises the precise error.
+        self._check_positions()  # a read bounded by as_of or types passes over records it never meets
         table = self._digest_table()
         joined, missing, target, sha256 = table.text, DigestTable.MISSING, self.target, hashlib.sha256
         for batch in self._valid_time_batches(where, params):
