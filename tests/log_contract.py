@@ -18,6 +18,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pendulum
 import pytest
@@ -200,6 +201,64 @@ class LogContract:
             log.append([purchase(), "not an event"])
 
         assert 0 == log.head
+
+    @pytest.mark.parametrize("field", ["country", "occurred", "amount"])
+    def test_an_event_changed_after_it_was_made_is_stored_as_it_now_is(self, log, field):
+        # object.__setattr__ gets past a frozen class: what is stored, what the indexes say and what
+        # reads give back must still agree with each other (the id stays the one it was made with).
+        event = purchase(amount=2)
+        changed = {"country": "PK", "occurred": pt.FuzzyDate.parse("2019-05"), "amount": Decimal(5)}[field]
+        object.__setattr__(event, field, changed)
+        log.append([event])
+
+        (stored,) = [record.event for record in log.read()]
+        assert getattr(stored, field) == changed
+        assert stored.event_id == event.event_id
+        assert list(log.read(country=stored.country)) != []
+        assert list(pt.timeline(log, stored.country)) == [stored]
+        assert pt.country_state(log, stored.country).holdings["BTC"] == stored.amount
+        assert log.verify().ok
+
+    @pytest.mark.parametrize(
+        ("field", "value"), [("country", "ZZ"), ("asset", "b t c"), ("sources", None), ("amount", "7")]
+    )
+    def test_an_event_changed_to_a_value_no_constructor_allows_is_refused_and_nothing_written(
+        self, log, field, value
+    ):
+        event = purchase()
+        object.__setattr__(event, field, value)
+        with pytest.raises(pt.ValidationError, match=rf"events\[0\]: .*{field}"):
+            log.append([event])
+
+        assert 0 == log.head
+        assert log.verify().ok
+
+    @pytest.mark.parametrize("value", ["not-a-uuid", None, 7])
+    def test_an_event_id_changed_to_a_non_uuid_is_refused_and_nothing_written(self, log, value):
+        event = purchase()
+        object.__setattr__(event, "event_id", value)
+        with pytest.raises(pt.ValidationError, match=r"events\[0\]: event_id"):
+            log.append([event])
+
+        assert 0 == log.head
+
+    def test_an_event_id_of_a_uuid_subclass_is_stored_as_a_plain_uuid(self, log):
+        class Shown(uuid.UUID):
+            def __str__(self):
+                return "11111111-1111-1111-1111-111111111111"
+
+        given = Shown(int=5)
+        event = purchase(event_id=given)
+        assert type(event.event_id) is uuid.UUID
+        assert str(event.event_id) == str(uuid.UUID(int=5))
+
+        log.append([event])
+        again = log.append([event])
+        copy = log.append([purchase(event_id=uuid.UUID(int=5))])
+
+        assert again.unchanged == (event.event_id,)
+        assert copy.unchanged == (event.event_id,)
+        assert [record.event.event_id for record in log.read()] == [uuid.UUID(int=5)]
 
     def test_a_single_event_must_be_wrapped_in_a_list(self, log):
         with pytest.raises(pt.ValidationError, match="iterable"):

@@ -64,6 +64,7 @@ __all__ = [
     "event_text_and_id",
     "identify",
     "index_event",
+    "stored_form",
     "valid_time_columns",
 ]
 
@@ -179,6 +180,16 @@ class ClassCodec:
         return self._function("encode")
 
     @property
+    def encode_kept(self) -> Callable[[Any], tuple[dict[str, Any], tuple[Any, ...]]]:
+        """The encoder that also returns the field values it encoded, in field order."""
+        return self._function("encode_kept")
+
+    @property
+    def values(self) -> Callable[[Any], tuple[Any, ...]]:
+        """An event's field values, as ``encode_kept`` returns them."""
+        return self._function("values")
+
+    @property
     def decode(self) -> Callable[[dict[str, Any], uuid.UUID | None], Any]:
         """The decoder: the event stored as an object, with the stored id (None: derive it)."""
         return self._function("decode")
@@ -257,10 +268,12 @@ class _Generator:
         )
 
     def compile(self, kind: str) -> Callable[..., Any]:
-        """Write, register with ``linecache`` and compile the ``"encode"`` or ``"decode"`` function."""
+        """Write, register with ``linecache`` and compile the ``"encode"``, ``"encode_kept"``, ``"values"``
+        or ``"decode"`` function."""
         name = self.tag or f"{self.cls.__module__}.{self.cls.__qualname__}"
-        source = "\n".join(self.encoder() if kind == "encode" else self.decoder()) + "\n"
-        filename = f"<policytracker codec {name}>" if kind == "decode" else f"<policytracker encoder {name}>"
+        lines = {"decode": self.decoder, "values": self.values}.get(kind, lambda: self.encoder(kind))()
+        source = "\n".join(lines) + "\n"
+        filename = f"<policytracker codec {name}>" if kind == "decode" else f"<policytracker {kind} {name}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         exec(compile(source, filename, "exec"), self.names)
         function: Callable[..., Any] = self.names[kind]
@@ -268,19 +281,31 @@ class _Generator:
 
     # -- the encoder ---------------------------------------------------------------------------------------
 
-    def encoder(self) -> list[str]:
-        lines = ["def encode(event):", "    out = {}"]
+    def encoder(self, kind: str = "encode") -> list[str]:
+        """``encode(event)``, the event's canonical object; or ``encode_kept(event)``, that object and the
+        field values it was encoded from, in field order."""
+        lines = [f"def {kind}(event):", "    out = {}"]
         for n, field in enumerate(self.fields):
-            lines.append(f"    x = event.{field.name}")
+            x = f"x{n}"
+            lines.append(f"    {x} = event.{field.name}")
             indent = "    "
             if field.default is not attrs.NOTHING:
                 self.names[f"d{n}"] = field.default
-                lines.append(f"    if not (x is d{n} or (x.__class__ is d{n}.__class__ and x == d{n})):")
+                same = f"{x} is d{n} or ({x}.__class__ is d{n}.__class__ and {x} == d{n})"
+                lines.append(f"    if not ({same}):")
                 indent = "        "
-            value = self.encoded("x", self.hints.get(field.name), n, field.name)
+            value = self.encoded(x, self.hints.get(field.name), n, field.name)
             lines.append(f"{indent}out[{field.name!r}] = {value}")
-        lines.append("    return out")
+        if kind == "encode_kept":
+            lines.append(f"    return out, ({''.join(f'x{n}, ' for n in range(len(self.fields)))})")
+        else:
+            lines.append("    return out")
         return lines
+
+    def values(self) -> list[str]:
+        """``values(event)``: the field values ``encode_kept`` returns, read again."""
+        read = "".join(f"event.{field.name}, " for field in self.fields)
+        return ["def values(event):", f"    return ({read})"]
 
     def encoded(self, x: str, hint: Any, n: int, name: str = "") -> str:
         """The expression encoding the value *x* of type *hint*."""
@@ -680,20 +705,25 @@ def encode_event(event: Any, id_text: str | None = None) -> dict[str, Any]:
 
 
 class EncodedOnce:
-    """The base of ``Event``: one slot, outside the attrs fields (so neither compared, hashed, shown nor
-    copied), where an event made by its constructor keeps the canonical text its id was derived from
-    until :func:`event_text` first stores it, which then parses that text rather than encoding the event
-    again. Only events whose content is settled once made keep it (``ClassCodec.unchanging``: not a
-    class with an ``__attrs_post_init__`` of its own, nor one with a field whose value could change, such
-    as ``EventCorrected``'s replacement, which may be any event); events read from a log leave the slot
-    empty, since their id is stored, not derived."""
+    """The base of ``Event``: two slots, outside the attrs fields (so neither compared, hashed, shown nor
+    copied), where an event made by its constructor keeps the canonical text its id was derived from,
+    and its field values then, until :func:`event_text` first stores it, which then parses that text
+    rather than encoding the event again. Only events whose content is settled once made keep it
+    (``ClassCodec.unchanging``: not a class with an ``__attrs_post_init__`` of its own, nor one with a
+    field whose value could change, such as ``EventCorrected``'s replacement, which may be any event);
+    events read from a log leave the slot empty, since their id is stored, not derived. A field set
+    anew after construction (``object.__setattr__`` gets past a frozen class) is seen by comparing the
+    values kept with those held, and the event is then encoded afresh and read back (``stored_form``),
+    so the text stored always says what the indexes built from the event say."""
 
-    __slots__ = ("_id_text",)
+    __slots__ = ("_id_text", "_id_values")
 
 
 _id_text_slot = vars(EncodedOnce)["_id_text"]
 _keep_id_text = _id_text_slot.__set__
 _kept_id_text = _id_text_slot.__get__
+_keep_id_values = vars(EncodedOnce)["_id_values"].__set__
+_kept_id_values = vars(EncodedOnce)["_id_values"].__get__
 
 
 def event_text(event: Any) -> str:
@@ -711,19 +741,57 @@ def event_text_and_id(event: Any) -> tuple[str, str]:
     Raises:
         ValidationError: a value cannot be stored (an integer outside -2**63 .. 2**64-1, say).
     """
+    text, id_text, _ = _text_and_id(event)
+    return text, id_text
+
+
+def _text_and_id(event: Any) -> tuple[str, str, bool]:
+    """:func:`event_text_and_id`, and whether the text is the one kept since the event was made."""
     id_text = str(event.event_id)
     try:
         kept = _kept_id_text(event)
     except AttributeError:  # not made by its constructor
         kept = None
-    if kept is None:  # or already stored once
-        content = encode_event(event, id_text)
-    else:
+    if kept is not None:
         _keep_id_text(event, None)  # not deleted: two threads storing one event may both get here
-        content = loads(kept)
-        content["version"] = type(event).__event_version__
-        content["event_id"] = id_text
-    return _canonical(content, event), id_text
+        # The same values (the same objects, or equal ones that store alike) as when it was made.
+        if _IDENTIFYING[type(event)][2](event) == _kept_id_values(event):
+            content = loads(kept)
+            content["version"] = type(event).__event_version__
+            content["event_id"] = id_text
+            return _canonical(content, event), id_text, True
+    # Not made by its constructor, already stored once, or a field was set anew since it was made.
+    return _canonical(encode_event(event, id_text), event), id_text, False
+
+
+def stored_form(event: Any) -> tuple[Any, str, str]:
+    """What an append stores for *event*: the event its indexes are built from, its stored text and its
+    id as the text holds it. An event whose kept text serves (see :class:`EncodedOnce`) is stored as it
+    is; any other is encoded afresh and read back from that text, so that what the indexes say and what
+    the text says cannot differ, and a value that would not read back (a field set anew past the frozen
+    class to a wrong value) is refused before anything is written.
+
+    Raises:
+        ValidationError: a value cannot be stored, or would not read back.
+    """
+    try:
+        text, id_text, kept = _text_and_id(event)
+    except (TypeError, AttributeError, ValueError) as exc:  # a field holds what no constructor allows
+        if isinstance(exc, ValidationError):
+            raise
+        try:
+            attrs.evolve(event)  # the constructor names the field
+        except ValidationError as invalid:
+            raise ValidationError(str(invalid), field=invalid.field) from None
+        except Exception:  # only the message is wanted: the error below stands otherwise
+            pass
+        raise ValidationError(f"{type(event).__name__} holds a value it cannot store: {exc}") from None
+    if kept:
+        return event, text, id_text
+    try:
+        return decode_text(text), text, id_text
+    except SerializationError as exc:
+        raise ValidationError(f"{type(event).__name__} would not read back: {exc}") from None
 
 
 def derive_event_id(event: Any) -> uuid.UUID:
@@ -744,18 +812,32 @@ def _identified(event: Any, *, keep: bool) -> uuid.UUID:
     found = _IDENTIFYING.get(cls)
     if found is None:
         codec = codec_for(cls)
-        found = _IDENTIFYING[cls] = (codec.encode, codec.unchanging)
-    encode, unchanging = found
-    content = encode(event)
-    content["type"] = cls.__event_tag__
-    text = _canonical(content, event)
-    if keep and unchanging:
+        kept = codec.encode_kept if codec.unchanging else None
+        found = _IDENTIFYING[cls] = (codec.encode, kept, codec.values)
+    encode, encode_kept, _ = found
+    if keep and encode_kept is not None:
+        content, values = encode_kept(event)
+        content["type"] = cls.__event_tag__
+        text = _canonical(content, event)
+        _keep_id_values(event, values)
         _keep_id_text(event, text)
+    else:
+        content = encode(event)
+        content["type"] = cls.__event_tag__
+        text = _canonical(content, event)
     return uuid5(text)
 
 
-#: The encoder of each event class identified so far, and whether its events are settled once made.
-_IDENTIFYING: dict[type, tuple[Callable[[Any], dict[str, Any]], bool]] = {}
+#: For each event class identified so far: its encoder; the encoder that also returns the values it
+#: encoded, when its events are settled once made (else None); and what reads those values again.
+_IDENTIFYING: dict[
+    type,
+    tuple[
+        Callable[[Any], dict[str, Any]],
+        Callable[[Any], tuple[dict[str, Any], tuple[Any, ...]]] | None,
+        Callable[[Any], tuple[Any, ...]],
+    ],
+] = {}
 
 
 def _canonical(content: dict[str, Any], event: Any) -> str:

@@ -142,10 +142,17 @@ def to_text_tuple(value: object, *, field: str) -> tuple[str, ...]:
     return items
 
 
+#: The number a UUID holds, read from its slot (a subclass may redefine ``int``).
+_UUID_INT = vars(uuid.UUID)["int"].__get__
+
+
 def to_uuid(value: object, *, field: str) -> uuid.UUID:
-    """A ``uuid.UUID`` from a UUID or its string form."""
-    if isinstance(value, uuid.UUID):
+    """A plain ``uuid.UUID`` from a UUID (of a subclass too, whose ``str`` may say otherwise) or its string
+    form."""
+    if value.__class__ is uuid.UUID:
         return value
+    if isinstance(value, uuid.UUID):
+        return uuid.UUID(int=_UUID_INT(value))
     if isinstance(value, str):
         try:
             return uuid.UUID(value)

@@ -33,7 +33,7 @@ from typing import Any, Self
 
 import attrs
 
-from policytracker._codec import Index, decode_text, event_text_and_id, index_event, valid_time_columns
+from policytracker._codec import Index, decode_text, index_event, stored_form, valid_time_columns
 from policytracker._countries import normalize_country
 from policytracker._dates import day_ordinals
 from policytracker._events import AMENDMENT_TAGS, Event, EventCorrected, EventRetracted, event_class
@@ -220,7 +220,14 @@ class BaseLog(abc.ABC):
         for index, event in enumerate(events):
             if not isinstance(event, Event):
                 raise ValidationError(f"events[{index}]: expected an Event, got {event!r}")
-            batch.append((event, *event_text_and_id(event)))
+            if event.event_id.__class__ is not uuid.UUID:  # set anew past the frozen class
+                raise ValidationError(
+                    f"events[{index}]: event_id: expected a UUID, got {event.event_id!r}", field="event_id"
+                )
+            try:
+                batch.append(stored_form(event))
+            except ValidationError as exc:
+                raise ValidationError(f"events[{index}]: {exc}", field=exc.field) from None
         return batch
 
     def _next_stamp(self, last_stamp: str | None) -> str:
