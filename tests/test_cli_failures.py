@@ -117,6 +117,11 @@ BAD_URLS = [
     (["replay", "postgresql://analyst:p@ss w/rd@127.0.0.1:1/db"], 1, "postgresql://"),
     (["replay", f"postgresql://analyst:{PASSWORD}@127.0.0.1:notaport/db"], 1, "postgresql://analyst:***@"),
     (["replay", f"postgresql://analyst@127.0.0.1:1/db?password={ENCODED}&bogus=1"], 1, "postgresql://"),
+    (
+        ["replay", f"postgresql://analyst@127.0.0.1:1/db?sslpassword={PASSWORD}&sslmode=bogus"],
+        1,
+        "sslpassword=***",
+    ),
     (["replay", f"postgresql://analyst:{PASSWORD}@nohost.invalid/db?connect_timeout=2"], 1, "nohost.invalid"),
     (["replay", f"mysql://analyst:{PASSWORD}@127.0.0.1/db"], 1, "mysql://analyst:***@"),
     (["copy", "seeds.db", f"postgresql://analyst:{PASSWORD}@127.0.0.1:1/db"], 1, "cannot connect"),
@@ -334,6 +339,10 @@ URL_FORMS = [
     (
         f"postgresql://analyst@db.example/policy?PassWord={PASSWORD}",
         "postgresql://analyst@db.example/policy?PassWord=***",
+    ),
+    (
+        f"postgresql://analyst@db.example/policy?sslpassword={PASSWORD}&sslmode=require",
+        "postgresql://analyst@db.example/policy?sslpassword=***&sslmode=require",
     ),
     (f"postgresql://analyst:{ENCODED}@db.example/policy", "postgresql://analyst:***@db.example/policy"),
     ("postgresql://analyst:p@ss w/rd@db.example/policy", "postgresql://***@db.example/policy"),

@@ -139,7 +139,8 @@ def _unknown_url(url: str) -> str:
     )
 
 
-_PASSWORD_PARAMETER = re.compile(r"(?i)((?:^|[?&;\s])password=)[^&#\s]*")
+# password=, and libpq's sslpassword= (the key of a client certificate).
+_PASSWORD_PARAMETER = re.compile(r"(?i)((?:^|[?&;\s])(?:ssl)?password=)[^&#\s]*")
 _MASKED = r"\1***"
 _QUOTED = re.compile(r'"([^"]*)"')
 # A password this short cannot be told apart from the rest of a message, so it is not searched for.
@@ -151,8 +152,8 @@ def redact_url(url: str) -> str:
 
     Works on any ``scheme://`` text, valid or not: the password after ``user:`` is masked, the whole
     user information is masked when it cannot be told apart (an unencoded ``@`` or space in it), and so is
-    every ``password=`` parameter. When psycopg can parse *url* and the password it finds is still
-    visible, only the scheme is kept.
+    every ``password=`` and ``sslpassword=`` parameter. When psycopg can parse *url* and a password it
+    finds is still visible, only the scheme is kept.
     """
     scheme, separator, rest = url.partition("://")
     if not separator:
@@ -163,9 +164,9 @@ def redact_url(url: str) -> str:
         safe = "@" not in credentials and not any(char.isspace() for char in credentials)
         rest = f"{user + ':***' if safe else '***'}@{host}"
     shown = f"{scheme}://{_PASSWORD_PARAMETER.sub(_MASKED, rest)}"
-    password = _parsed_password(url)
-    if password and any(form in shown for form in _forms(password)):
-        return f"{scheme}://***"
+    for password in _parsed_passwords(url):
+        if any(form in shown for form in _forms(password)):
+            return f"{scheme}://***"
     return shown
 
 
@@ -189,8 +190,7 @@ def hide_secrets(text: str, url: str) -> str:
 def _secrets(url: str) -> set[str]:
     """Every string of *url* that may be, or hold, its password: as parsed, as typed, decoded."""
     found = set()
-    parsed = _parsed_password(url)
-    if parsed:
+    for parsed in _parsed_passwords(url):
         found.update(_forms(parsed))
     credentials, at, _ = url.partition("://")[2].rpartition("@")
     if at and ":" in credentials:
@@ -208,13 +208,14 @@ def _forms(secret: str) -> set[str]:
     return {secret, decoded, urllib.parse.quote(decoded), urllib.parse.quote(decoded, safe="")}
 
 
-def _parsed_password(url: str) -> str | None:
+def _parsed_passwords(url: str) -> list[str]:
+    """The passwords psycopg finds in *url* (``password`` and ``sslpassword``), when it can parse it."""
     try:
         from psycopg.conninfo import conninfo_to_dict
     except ImportError:
-        return None
+        return []
     try:
-        password = conninfo_to_dict(url).get("password")
+        parsed = conninfo_to_dict(url)
     except Exception:  # unparsable: the structural masking is all there is
-        return None
-    return None if password is None else str(password)
+        return []
+    return [str(parsed[key]) for key in ("password", "sslpassword") if parsed.get(key)]
