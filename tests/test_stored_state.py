@@ -5,6 +5,7 @@ log is ignored and reported by ``verify()``, never trusted."""
 import datetime as dt
 import json
 import sqlite3
+import uuid
 from unittest import mock
 
 import pytest
@@ -407,3 +408,81 @@ def test_a_state_whose_amounts_print_with_an_exponent_is_read_back(tmp_path, mon
         assert whole(log) == latest_country_states(log)
     content, _ = _states_row(tmp_path / "log.db")
     assert json.loads(content)["countries"]["SV"]["checkpoint"]["holdings"] == {"BTC": "0E-8"}
+
+
+def _move_tail_event(countries, source, target):
+    countries[target]["tail"].append(countries[source]["tail"].pop())
+
+
+def _retraction_in_tail(countries):
+    kept = countries["SV"]["tail"][0]
+    retraction = pt.EventRetracted(occurred="2026-01-01", target=uuid.UUID(kept["event_id"]))
+    countries["SV"]["tail"].append(json.loads(pt.event_to_json(retraction)))
+
+
+def _report_under(checkpoint, asset):
+    reports = checkpoint["holdings_reports"]
+    reports[asset] = reports.pop("BTC")
+    checkpoint["reported_assets"] = sorted(reports)
+
+
+def _concern_of(countries, code):
+    concern = countries["SV"]["checkpoint"]["imf_concerns"][0]
+    other = pt.IMFConcernRaised(occurred=concern["occurred"], country=code, topic=concern["topic"])
+    concern.clear()
+    concern.update(json.loads(pt.event_to_json(other)))
+
+
+def _statement_as_refusal(countries):
+    statement = pt.PolicyStatement(occurred="2025-07", country="SV", text="not a refusal")
+    countries["SV"]["checkpoint"]["imf_refusals"] = [json.loads(pt.event_to_json(statement))]
+
+
+SHAPES = [
+    # (damage, window, edit): states whose shape the projection never writes.
+    ("an entry moved to another country's key", 512, lambda c: _rekeyed(c, "RU", "US")),
+    ("kept events out of valid-time order", 512, lambda c: c["SV"]["tail"].reverse()),
+    ("a kept event of another country", 512, lambda c: _move_tail_event(c, "PK", "SV")),
+    ("a retraction among the kept events", 512, _retraction_in_tail),
+    ("no checkpoint but its key", 1, lambda c: c["SV"].update(checkpoint=None)),
+    ("a checkpoint after the kept events", 1, lambda c: c["SV"]["checkpoint_last"].__setitem__(0, 10**6)),
+    ("an asset key in lower case", 1, lambda c: c["SV"]["checkpoint"]["holdings"].update(btc="1")),
+    ("a report under another asset", 1, lambda c: _report_under(c["SV"]["checkpoint"], "ETH")),
+    (
+        "reported assets that are not the reports'",
+        1,
+        lambda c: c["SV"]["checkpoint"].update(reported_assets=[]),
+    ),
+    ("a partner in lower case", 1, lambda c: c["SV"]["checkpoint"].update(partners=["pk"])),
+    ("an unknown partner", 1, lambda c: c["SV"]["checkpoint"].update(partners=["ZZ"])),
+    ("the country as its own partner", 1, lambda c: c["SV"]["checkpoint"].update(partners=["SV"])),
+    ("a negative event count", 1, lambda c: c["SV"]["checkpoint"].update(event_count=-1000)),
+    ("no crypto holders", 1, lambda c: c["SV"]["checkpoint"].update(crypto_holders=0)),
+    ("an IMF concern of another country", 1, lambda c: _concern_of(c, "PK")),
+    ("a statement among the IMF refusals", 1, _statement_as_refusal),
+]
+
+
+@pytest.mark.parametrize(("damage", "window", "edit"), SHAPES, ids=[shape[0] for shape in SHAPES])
+def test_a_state_of_a_shape_the_projection_never_writes_is_ignored(
+    tmp_path, damage, window, edit, monkeypatch
+):
+    import hashlib
+
+    from policytracker._canonical import canonical_json
+
+    monkeypatch.setattr(_stored, "_WINDOW", window)
+    with seeded(tmp_path) as log:
+        log.append([pt.HoldingsReported(occurred="2026-01-01", country="SV", amount=n) for n in (10, 20, 30)])
+        log.append([pt.AdoptionEstimated(occurred="2026-01", country="SV", holders=5)])
+        pt.save_snapshot(log)
+        assert latest_country_states(log) == whole(log)
+    content, _ = _states_row(tmp_path / "log.db")
+    obj = json.loads(content)
+    edit(obj["countries"])
+    other = canonical_json(obj)
+    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert latest_country_states(log) is None
+        assert whole(log) == pt.country_states(log)

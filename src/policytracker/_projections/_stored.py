@@ -53,6 +53,7 @@ from policytracker._projections._country import (
     CountryState,
 )
 from policytracker._projections._history import Resolver, ValidKey, stream_effective, valid_time_key
+from policytracker._validation import to_asset
 from policytracker.exceptions import ConcurrencyError
 
 __all__ = ["SnapshotInfo", "latest_country_states", "save_snapshot"]
@@ -379,15 +380,64 @@ def _decoded_entry(code: str, obj: dict[str, Any]) -> _Entry:
     if normalize_country(code) != code:
         raise ValueError(f"a state under {code!r}, which is not a country code as the projection writes it")
     checkpoint = None if obj["checkpoint"] is None else _STATE_CODEC.decode(obj["checkpoint"])
-    if checkpoint is not None and checkpoint.country != code:
-        raise ValueError(f"the state of {checkpoint.country!r} under {code!r}")
-    tail = tuple(decode_event(event) for event in obj["tail"])
+    checkpoint_last = None if obj["checkpoint_last"] is None else _key(obj["checkpoint_last"])
+    tail = tuple(decode_event(event) for event in _exactly(list)(obj["tail"]))
+    _check_entry(code, checkpoint, checkpoint_last, tail)
     return _Entry(
         checkpoint=checkpoint,
-        checkpoint_last=None if obj["checkpoint_last"] is None else _key(obj["checkpoint_last"]),
+        checkpoint_last=checkpoint_last,
         tail=tail,
         state=_fold_entry(code, checkpoint, list(tail)) if tail else checkpoint,
     )
+
+
+def _check_entry(
+    code: str, checkpoint: CountryState | None, checkpoint_last: ValidKey | None, tail: tuple[Event, ...]
+) -> None:
+    """Refuse an entry of a shape the projection never writes: a checkpoint without its key or a key
+    without its checkpoint; kept events that are amendments, not about the country, or not strictly
+    after the checkpoint and each other in valid-time order; a checkpoint whose own shape is wrong."""
+    if (checkpoint is None) != (checkpoint_last is None):
+        raise ValueError(f"{code}: a checkpoint without its key, or a key without its checkpoint")
+    last = checkpoint_last
+    for event in tail:
+        key = valid_time_key(event)
+        if event.__amends__ or code not in event.countries or (last is not None and key <= last):
+            raise ValueError(f"{code}: a kept event that is not the country's next standalone event")
+        last = key
+    if checkpoint is not None:
+        _check_state(code, checkpoint)
+
+
+def _check_state(code: str, state: CountryState) -> None:
+    """Refuse a checkpoint state of a shape the projection never writes (each value's kind is checked as
+    it is read): another country's, asset symbols or partner codes not as the events write them, a
+    holdings report under another asset or of another country, reported assets that are not those of
+    the reports, events about another country, a negative count, or no crypto holders."""
+    if state.country != code:
+        raise ValueError(f"the state of {state.country!r} under {code!r}")
+    for field in (state.holdings, state.holdings_reports, state.reserve, state.legal_tender):
+        if any(to_asset(asset) != asset for asset in field):
+            raise ValueError(f"{code}: an asset symbol not as the events write it")
+    if any(
+        report.asset != asset or report.country != code for asset, report in state.holdings_reports.items()
+    ):
+        raise ValueError(f"{code}: a holdings report under another asset or of another country")
+    if state.reported_assets != frozenset(state.holdings_reports):
+        raise ValueError(f"{code}: reported assets that are not those of the holdings reports")
+    if any(partner == code or normalize_country(partner) != partner for partner in state.partners):
+        raise ValueError(f"{code}: a partner code not as the events write it")
+    events = (
+        *state.regulators,
+        *state.imf_programs,
+        *state.imf_refusals,
+        *state.imf_concerns,
+        *state.planned_visits,
+    )
+    if any(code not in event.countries for event in events):
+        raise ValueError(f"{code}: an event about another country")
+    if state.event_count < 0 or (state.crypto_holders is not None and state.crypto_holders < 1):
+        raise ValueError(f"{code}: a negative event count, or no crypto holders")
 
 
 def _key(parts: Iterable[Any]) -> ValidKey:
@@ -435,6 +485,19 @@ def _exactly(kind: type) -> Callable[[Any], Any]:
     return read
 
 
+def _event_of(cls: type[Event]) -> Callable[[Any], Event]:
+    """A reader of a stored event of class *cls* (an IMF refusal among the refusals, say), refusing any
+    other."""
+
+    def read(obj: Any) -> Event:
+        event = decode_event(obj)
+        if not isinstance(event, cls):
+            raise ValueError(f"expected a {cls.__name__}, got a {type(event).__name__}")
+        return event
+
+    return read
+
+
 def _amount(text: Any) -> Decimal:
     """An amount as the projection writes it (``str`` of a ``Decimal``, so ``"0E-8"`` too): finite, zero
     or more."""
@@ -478,7 +541,7 @@ def _field_codec(hint: Any) -> _Pair:
 def _value_codec(hint: Any) -> _Pair:
     """The (encode, decode) pair of one item of a tuple or mapping field."""
     if isinstance(hint, type) and issubclass(hint, Event):
-        return encode_event, decode_event
+        return encode_event, _event_of(hint)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return (lambda member: member.value), hint
     if hint is Decimal:
