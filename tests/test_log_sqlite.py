@@ -69,6 +69,21 @@ def test_a_stored_record_of_an_unknown_type_names_its_position_and_tag(path):
         list(log.read())
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [("imf.refusal", "imf.unknown", "'imf.unknown'"), ('"version":1', '"version":9', "version 9")],
+)
+def test_verify_reports_a_record_it_cannot_read_without_raising(path, old, new, reason):
+    _sql(path, "UPDATE records SET event = replace(event, ?, ?) WHERE position = 2", old, new)
+    rechain_sqlite(path)  # as written by another version: its chain is intact
+
+    report = _verify(path)
+
+    assert (False, 2, 1) == (report.ok, report.first_bad_position, report.checked)
+    assert "position 2" in report.reason
+    assert reason in report.reason
+
+
 def test_a_future_schema_version_of_a_record_is_refused_on_read(path):
     _sql(
         path, "UPDATE records SET event = replace(event, '\"version\":1', '\"version\":9') WHERE position = 3"

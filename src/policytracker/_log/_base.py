@@ -61,6 +61,7 @@ from policytracker.exceptions import (
     ConcurrencyError,
     DuplicateEventError,
     IntegrityError,
+    SerializationError,
     ValidationError,
 )
 
@@ -458,7 +459,10 @@ class BaseLog(abc.ABC):
                     f"the digest of position {row.position} does not match its content or the records "
                     "before it: the record was changed, or one before it was",
                 )
-            mismatch = self._index_mismatch(row.position, text, next(indexes, None))
+            try:
+                mismatch = self._index_mismatch(row.position, text, next(indexes, None))
+            except SerializationError as exc:  # a type or version this version cannot read
+                mismatch = f"the stored event cannot be read: {exc}"
             if mismatch:
                 return _bad(checked, digest, row.position, f"position {row.position}: {mismatch}")
             digest, checked = row.digest, checked + 1
