@@ -2,6 +2,7 @@
 countries or types, a valid-time read bounded by ``as_of``, and the views built on them. Each raises
 ``IntegrityError`` rather than answering as if the record had never been."""
 
+import datetime as dt
 import json
 import sqlite3
 
@@ -63,6 +64,11 @@ READS = {
     "holdings_history": lambda log: pt.holdings_history(log, "SV", as_of="2025-06"),
     "timeline": lambda log: pt.timeline(log, "SV", as_of="2025-06"),
     "effective_events(as_of=...)": lambda log: pt.effective_events(log, as_of="2025-06"),
+    # The store's own valid-time reads, called alone, check too.
+    "valid_time_events(country=...)": lambda log: list(log.valid_time_events(country="PK")),
+    "valid_time_events(last_day=...)": lambda log: list(
+        log.valid_time_events(last_day=dt.date(2025, 6, 30).toordinal())
+    ),
 }
 
 

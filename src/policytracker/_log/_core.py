@@ -313,11 +313,13 @@ class ValidTimeReader(Protocol):
         known_at: _dt.datetime | None = None,
         country: str | None = None,
         types: frozenset[str] | None = None,
+        gaps_checked: bool = False,
     ) -> Iterator[Event]:
         """The standalone events (no retractions or corrections) in valid-time order: those recorded at or
         before *known_at*, whose last day (a proleptic Gregorian ordinal) is on or before *last_day* and,
         when *country* (an alpha-2 code) is given, that are about that country, and when *types* (type
-        tags) are given, of those types."""
+        tags) are given, of those types. A store checks first that no record is missing among those it
+        passes over, unless *gaps_checked* says the caller has just done so."""
         ...
 
 

@@ -284,6 +284,7 @@ def stream_effective(
         known_at=moment,
         country=country,
         types=types,
+        gaps_checked=True,  # by the read of the amendments above
     )
     originals = (event for event in stored if event.event_id not in skip) if skip else stored
     if not standing:
