@@ -122,6 +122,8 @@ BAD_URLS = [
         1,
         "sslpassword=***",
     ),
+    (["replay", f"postgresql://analyst@127.0.0.1:1/db?ssl%70assword={PASSWORD}&bogusparam=1"], 1, "***"),
+    (["replay", f"postgresql://analyst@127.0.0.1:1/db?pass%77ord={PASSWORD}&sslmode"], 1, "***"),
     (["replay", f"postgresql://analyst:{PASSWORD}@nohost.invalid/db?connect_timeout=2"], 1, "nohost.invalid"),
     (["replay", f"mysql://analyst:{PASSWORD}@127.0.0.1/db"], 1, "mysql://analyst:***@"),
     (["copy", "seeds.db", f"postgresql://analyst:{PASSWORD}@127.0.0.1:1/db"], 1, "cannot connect"),
@@ -344,6 +346,11 @@ URL_FORMS = [
         f"postgresql://analyst@db.example/policy?sslpassword={PASSWORD}&sslmode=require",
         "postgresql://analyst@db.example/policy?sslpassword=***&sslmode=require",
     ),
+    # A parameter name, "=" or "?" percent-encoded: libpq decodes them, so the secret is hidden too.
+    (f"postgresql://analyst@db.example/policy?ssl%70assword={PASSWORD}&bogus=1", "postgresql://***"),
+    (f"postgresql://analyst@db.example/policy?pass%77ord={PASSWORD}&sslmode", "postgresql://***"),
+    (f"postgresql://analyst@db.example/policy?sslpassword%3D{PASSWORD}&x", "postgresql://***"),
+    (f"postgresql://analyst@db.example/policy%3Fsslpassword={PASSWORD}", "postgresql://***"),
     (f"postgresql://analyst:{ENCODED}@db.example/policy", "postgresql://analyst:***@db.example/policy"),
     ("postgresql://analyst:p@ss w/rd@db.example/policy", "postgresql://***@db.example/policy"),
     (

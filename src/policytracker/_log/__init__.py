@@ -142,6 +142,7 @@ def _unknown_url(url: str) -> str:
 # password=, and libpq's sslpassword= (the key of a client certificate).
 _PASSWORD_PARAMETER = re.compile(r"(?i)((?:^|[?&;\s])(?:ssl)?password=)[^&#\s]*")
 _MASKED = r"\1***"
+_ENCODED_PASSWORD = re.compile(r"(?i)(?:^|[?&;\s])\s*(?:ssl)?password\s*=\s*([^&#\s]+)")
 _QUOTED = re.compile(r'"([^"]*)"')
 # A password this short cannot be told apart from the rest of a message, so it is not searched for.
 _SHORTEST_SEARCHED = 3
@@ -152,8 +153,8 @@ def redact_url(url: str) -> str:
 
     Works on any ``scheme://`` text, valid or not: the password after ``user:`` is masked, the whole
     user information is masked when it cannot be told apart (an unencoded ``@`` or space in it), and so is
-    every ``password=`` and ``sslpassword=`` parameter. When psycopg can parse *url* and a password it
-    finds is still visible, only the scheme is kept.
+    every ``password=`` and ``sslpassword=`` parameter. When a password is still visible (one psycopg
+    finds, or one given under a percent-encoded name), only the scheme is kept.
     """
     scheme, separator, rest = url.partition("://")
     if not separator:
@@ -163,11 +164,13 @@ def redact_url(url: str) -> str:
         user = credentials.split(":", 1)[0]
         safe = "@" not in credentials and not any(char.isspace() for char in credentials)
         rest = f"{user + ':***' if safe else '***'}@{host}"
-    shown = f"{scheme}://{_PASSWORD_PARAMETER.sub(_MASKED, rest)}"
-    for password in _parsed_passwords(url):
-        if any(form in shown for form in _forms(password)):
-            return f"{scheme}://***"
-    return shown
+    shown = _PASSWORD_PARAMETER.sub(_MASKED, rest)
+    # Given in a form the masking above misses: one psycopg finds (however short), or any other.
+    parsed = {form for password in _parsed_passwords(url) for form in _forms(password)}
+    others = {secret for secret in _secrets(url) if len(secret) >= _SHORTEST_SEARCHED}
+    if any(secret and secret in shown for secret in parsed | others):
+        return f"{scheme}://***"
+    return f"{scheme}://{shown}"
 
 
 def hide_secrets(text: str, url: str) -> str:
@@ -200,6 +203,10 @@ def _secrets(url: str) -> set[str]:
             found.update(_forms(piece))
     for match in _PASSWORD_PARAMETER.finditer(url):
         found.update(_forms(url[match.end(1) : match.end()]))
+    # A parameter whose name, or the "=" or "?" before it, is percent-encoded (ssl%70assword=...): libpq
+    # decodes it, so the decoded URL is searched too.
+    for match in _ENCODED_PASSWORD.finditer(urllib.parse.unquote(url)):
+        found.update(_forms(match[1]))
     return {secret for secret in found if secret}
 
 
