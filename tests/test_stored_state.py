@@ -438,6 +438,24 @@ def _statement_as_refusal(countries):
     countries["SV"]["checkpoint"]["imf_refusals"] = [json.loads(pt.event_to_json(statement))]
 
 
+def _reversed_list(checkpoint):
+    checkpoint["imf_concerns"].reverse()
+
+
+def _doubled_list(checkpoint):
+    checkpoint["imf_concerns"] = checkpoint["imf_concerns"] * 2
+
+
+def _moved_on(checkpoint, day):
+    checkpoint["imf_concerns"][-1]["occurred"] = day
+
+
+def _three_ids(countries):
+    conflicts = countries["SV"]["checkpoint"]["conflicts"]
+    conflicts["sizes"][0] += 1
+    conflicts["event_ids"] = conflicts["event_ids"][:32] + conflicts["event_ids"]
+
+
 SHAPES = [
     # (damage, window, edit): states whose shape the projection never writes.
     ("an entry moved to another country's key", 512, lambda c: _rekeyed(c, "RU", "US")),
@@ -460,6 +478,38 @@ SHAPES = [
     ("no crypto holders", 1, lambda c: c["SV"]["checkpoint"].update(crypto_holders=0)),
     ("an IMF concern of another country", 1, lambda c: _concern_of(c, "PK")),
     ("a statement among the IMF refusals", 1, _statement_as_refusal),
+    ("fewer kept events than a checkpoint keeps", 2, lambda c: c["SV"].update(tail=c["SV"]["tail"][:1])),
+    ("a checkpoint field left out", 1, lambda c: c["SV"]["checkpoint"].pop("imf_programs")),
+    ("a field the projection does not have", 1, lambda c: c["SV"]["checkpoint"].update(mood="calm")),
+    ("an event list out of valid-time order", 1, lambda c: _reversed_list(c["SV"]["checkpoint"])),
+    ("an event twice in a list", 1, lambda c: _doubled_list(c["SV"]["checkpoint"])),
+    (
+        "a listed event after the checkpoint's key",
+        1,
+        lambda c: _moved_on(c["SV"]["checkpoint"], "2099-01-01"),
+    ),
+    ("a reported asset without holdings", 1, lambda c: c["SV"]["checkpoint"]["holdings"].pop("BTC")),
+    ("fewer events counted than listed", 1, lambda c: c["SV"]["checkpoint"].update(event_count=0)),
+    ("a conflict naming three events", 1, _three_ids),
+    ("an empty ban scope", 1, lambda c: c["SV"]["checkpoint"].update(bans={"": True})),
+    ("an empty official's role", 1, lambda c: c["SV"]["checkpoint"].update(officials={"": "someone"})),
+    ("a country's entry left out", 512, lambda c: c.pop("PK")),
+    (
+        "a key's day as text",
+        1,
+        lambda c: c["SV"]["checkpoint_last"].__setitem__(0, str(c["SV"]["checkpoint_last"][0])),
+    ),
+    ("a key's rank as true", 1, lambda c: c["SV"]["checkpoint_last"].__setitem__(2, True)),
+    (
+        "a key's id in upper case",
+        1,
+        lambda c: c["SV"]["checkpoint_last"].__setitem__(3, c["SV"]["checkpoint_last"][3].upper()),
+    ),
+    ("an amount with spaces", 1, lambda c: c["SV"]["checkpoint"]["holdings"].update(BTC=" 10 ")),
+    ("an amount with an underscore", 1, lambda c: c["SV"]["checkpoint"]["holdings"].update(BTC="1_0")),
+    ("an amount in other digits", 1, lambda c: c["SV"]["checkpoint"]["holdings"].update(BTC="\u0661\u0660")),
+    ("a set item twice", 1, lambda c: c["SV"]["checkpoint"].update(partners=["PK", "PK"])),
+    ("a kept event without its id", 512, lambda c: c["SV"]["tail"][0].pop("event_id")),
 ]
 
 
@@ -475,10 +525,15 @@ def test_a_state_of_a_shape_the_projection_never_writes_is_ignored(
     with seeded(tmp_path) as log:
         log.append([pt.HoldingsReported(occurred="2026-01-01", country="SV", amount=n) for n in (10, 20, 30)])
         log.append([pt.AdoptionEstimated(occurred="2026-01", country="SV", holders=5)])
+        log.append(
+            [pt.IMFConcernRaised(occurred=f"202{n}", country="SV", topic=f"topic {n}") for n in (2, 3)]
+        )
         pt.save_snapshot(log)
         assert latest_country_states(log) == whole(log)
     content, _ = _states_row(tmp_path / "log.db")
     obj = json.loads(content)
+    if window == 1:  # SV's checkpoint lists several IMF concerns, as the edits need
+        assert len(obj["countries"]["SV"]["checkpoint"]["imf_concerns"]) == 3
     edit(obj["countries"])
     other = canonical_json(obj)
     _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import collections.abc
 import enum
+import itertools
 import re
 import typing
 import uuid
@@ -370,7 +371,11 @@ def _read_latest(stored: StoredState) -> _Latest | None:
             entries = {code: _decoded_entry(code, entry) for code, entry in obj["countries"].items()}
         finally:
             _IDS.clear()
-        replacements = frozenset(uuid.UUID(text) for text in obj["replacements"])
+        for code, entry in entries.items():
+            # A partnership is about both countries, so each partner has an entry of its own.
+            if entry.state is not None and not entry.state.partners <= entries.keys():
+                raise ValueError(f"{code}: a partner without an entry of its own")
+        replacements = frozenset(_event_id(text) for text in _exactly(list)(obj["replacements"]))
     except Exception:  # a state that cannot be read is ignored, never trusted
         return None
     return _Latest(position=stored.position, digest=stored.digest, entries=entries, replacements=replacements)
@@ -381,7 +386,7 @@ def _decoded_entry(code: str, obj: dict[str, Any]) -> _Entry:
         raise ValueError(f"a state under {code!r}, which is not a country code as the projection writes it")
     checkpoint = None if obj["checkpoint"] is None else _STATE_CODEC.decode(obj["checkpoint"])
     checkpoint_last = None if obj["checkpoint_last"] is None else _key(obj["checkpoint_last"])
-    tail = tuple(decode_event(event) for event in _exactly(list)(obj["tail"]))
+    tail = tuple(_stored_event(event) for event in _exactly(list)(obj["tail"]))
     _check_entry(code, checkpoint, checkpoint_last, tail)
     return _Entry(
         checkpoint=checkpoint,
@@ -399,6 +404,10 @@ def _check_entry(
     after the checkpoint and each other in valid-time order; a checkpoint whose own shape is wrong."""
     if (checkpoint is None) != (checkpoint_last is None):
         raise ValueError(f"{code}: a checkpoint without its key, or a key without its checkpoint")
+    # _Window keeps _WINDOW to 2 * _WINDOW - 1 events after a checkpoint, and fewer than 2 * _WINDOW
+    # without one.
+    if not (_WINDOW if checkpoint is not None else 0) <= len(tail) < 2 * _WINDOW:
+        raise ValueError(f"{code}: {len(tail)} kept events, which the projection never keeps")
     last = checkpoint_last
     for event in tail:
         key = valid_time_key(event)
@@ -406,14 +415,17 @@ def _check_entry(
             raise ValueError(f"{code}: a kept event that is not the country's next standalone event")
         last = key
     if checkpoint is not None:
-        _check_state(code, checkpoint)
+        assert checkpoint_last is not None
+        _check_state(code, checkpoint, checkpoint_last)
 
 
-def _check_state(code: str, state: CountryState) -> None:
+def _check_state(code: str, state: CountryState, last: ValidKey) -> None:
     """Refuse a checkpoint state of a shape the projection never writes (each value's kind is checked as
     it is read): another country's, asset symbols or partner codes not as the events write them, a
     holdings report under another asset or of another country, reported assets that are not those of
-    the reports, events about another country, a negative count, or no crypto holders."""
+    the reports or have no holdings, events about another country, listed out of valid-time order, twice
+    or after the checkpoint's key *last*, fewer events counted than listed, no crypto holders, or a blank
+    ban scope, official's role or name, or company."""
     if state.country != code:
         raise ValueError(f"the state of {state.country!r} under {code!r}")
     for field in (state.holdings, state.holdings_reports, state.reserve, state.legal_tender):
@@ -436,13 +448,37 @@ def _check_state(code: str, state: CountryState) -> None:
     )
     if any(code not in event.countries for event in events):
         raise ValueError(f"{code}: an event about another country")
-    if state.event_count < 0 or (state.crypto_holders is not None and state.crypto_holders < 1):
-        raise ValueError(f"{code}: a negative event count, or no crypto holders")
+    for listed in (state.regulators, state.imf_programs, state.imf_refusals, state.imf_concerns):
+        keys = [valid_time_key(event) for event in listed]
+        if any(earlier >= later for earlier, later in itertools.pairwise(keys)) or (keys and keys[-1] > last):
+            raise ValueError(f"{code}: listed events out of valid-time order, twice, or after the checkpoint")
+    visits = [valid_time_key(event) for event in state.planned_visits]
+    reports = [valid_time_key(report) for report in state.holdings_reports.values()]
+    if visits != sorted(set(visits)) or any(key > last for key in [*visits, *reports]):
+        raise ValueError(f"{code}: planned visits out of order or twice, or events after the checkpoint")
+    if not state.reported_assets <= state.holdings.keys():
+        raise ValueError(f"{code}: a reported asset without holdings")
+    if state.event_count < len(events) + len(state.holdings_reports):
+        raise ValueError(f"{code}: fewer events counted than the state lists")
+    if state.crypto_holders is not None and state.crypto_holders < 1:
+        raise ValueError(f"{code}: no crypto holders")
+    names = (*state.bans, *state.officials, *state.officials.values(), *state.headquartered_companies)
+    if not all(name.strip() for name in names):  # as the events' validators require
+        raise ValueError(f"{code}: an empty ban scope, official or company")
 
 
-def _key(parts: Iterable[Any]) -> ValidKey:
-    earliest, latest, rank, event_id = parts
-    return (int(earliest), int(latest), int(rank), uuid.UUID(event_id))
+def _key(parts: Any) -> ValidKey:
+    earliest, latest, rank, event_id = _exactly(list)(parts)
+    number = _exactly(int)
+    return (number(earliest), number(latest), number(rank), _event_id(event_id))
+
+
+def _event_id(text: Any) -> uuid.UUID:
+    """An event id as the projection writes it: a UUID's lowercase, hyphenated text."""
+    event_id = uuid.UUID(_exactly(str)(text))
+    if str(event_id) != text:
+        raise ValueError(f"expected an event id as written, got {text!r}")
+    return event_id
 
 
 # -- CountryState, field by field ---------------------------------------------------------------------------
@@ -458,12 +494,15 @@ class _StateCodec:
     def __init__(self) -> None:
         hints = typing.get_type_hints(CountryState)
         self.fields = [(field.name, _field_codec(hints[field.name])) for field in attrs.fields(CountryState)]
+        self.names = {name for name, _ in self.fields}
 
     def encode(self, state: CountryState) -> dict[str, Any]:
         return {name: encode(getattr(state, name)) for name, (encode, _) in self.fields}
 
     def decode(self, obj: dict[str, Any]) -> CountryState:
-        return CountryState(**{name: decode(obj[name]) for name, (_, decode) in self.fields if name in obj})
+        if _exactly(dict)(obj).keys() != self.names:
+            raise ValueError("a state with fields other than the projection's")
+        return CountryState(**{name: decode(obj[name]) for name, (_, decode) in self.fields})
 
 
 _Pair = tuple[Callable[[Any], Any], Callable[[Any], Any]]
@@ -490,7 +529,7 @@ def _event_of(cls: type[Event]) -> Callable[[Any], Event]:
     other."""
 
     def read(obj: Any) -> Event:
-        event = decode_event(obj)
+        event = _stored_event(obj)
         if not isinstance(event, cls):
             raise ValueError(f"expected a {cls.__name__}, got a {type(event).__name__}")
         return event
@@ -498,11 +537,31 @@ def _event_of(cls: type[Event]) -> Callable[[Any], Event]:
     return read
 
 
+def _stored_event(obj: Any) -> Event:
+    """An event in its stored form, which always holds its id (decoding would derive a missing one)."""
+    if "event_id" not in _exactly(dict)(obj):
+        raise ValueError("an event without its id")
+    event: Event = decode_event(obj)
+    return event
+
+
+def _set_of(one: Callable[[Any], Any]) -> Callable[[Any], frozenset[Any]]:
+    """A reader of a set written as a sorted list without repeats."""
+
+    def read(items: Any) -> frozenset[Any]:
+        values = [one(item) for item in _exactly(list)(items)]
+        if any(earlier >= later for earlier, later in itertools.pairwise(values)):
+            raise ValueError("a set not written as a sorted list without repeats")
+        return frozenset(values)
+
+    return read
+
+
 def _amount(text: Any) -> Decimal:
-    """An amount as the projection writes it (``str`` of a ``Decimal``, so ``"0E-8"`` too): finite, zero
-    or more."""
+    """An amount as the projection writes it (``str`` of a ``Decimal``, so ``"0E-8"`` too, and nothing
+    else that ``Decimal`` reads, such as ``" 7 "`` or ``"7_0"``): finite, zero or more."""
     number = Decimal(text) if type(text) is str else None
-    if number is None or not number.is_finite() or number < 0:
+    if number is None or not number.is_finite() or number < 0 or str(number) != text:
         raise ValueError(f"expected an amount of zero or more as a decimal string, got {text!r}")
     return number
 
@@ -519,8 +578,7 @@ def _field_codec(hint: Any) -> _Pair:
     if hint == FuzzyDate | None:
         return (lambda d: None if d is None else str(d)), _optional(FuzzyDate.parse)
     if origin is frozenset:
-        one = _exactly(args[0])
-        return sorted, lambda items: frozenset([one(item) for item in _exactly(list)(items)])
+        return sorted, _set_of(_exactly(args[0]))
     if hint == tuple[Conflict, ...]:
         return _encode_conflicts, _decode_conflicts
     if origin is tuple and args[1:] == (Ellipsis,):
@@ -570,7 +628,7 @@ def _decode_conflicts(obj: dict[str, Any]) -> tuple[Conflict, ...]:
         and sizes.__class__ is list
         and len(messages) == len(sizes)
         and all(message.__class__ is str for message in messages)
-        and all(size.__class__ is int and size >= 1 for size in sizes)
+        and all(size.__class__ is int and 1 <= size <= 2 for size in sizes)  # a sale; two reports
         and digits.__class__ is str
         and len(digits) == 32 * sum(sizes)
         and _HEX.fullmatch(digits)
