@@ -92,3 +92,41 @@ def test_a_record_removed_from_the_middle_is_an_integrity_error(kind, read):
             READS[read](log)
     finally:
         stores.close()
+
+
+@pytest.mark.parametrize("kind", [STORES[0], STORES[2]])  # a database can renumber its records
+@pytest.mark.parametrize("read", ["read(country=...)", "country_state(as_of=...)", "timeline"])
+def test_a_gap_closed_by_renumbering_the_records_after_it_is_an_integrity_error(kind, read):
+    # Removing SV's last purchase (4) and moving PK's record (5) down to its place leaves positions 1 to
+    # 4 without a gap, and the SV reads never meet the moved record; it no longer matches its digest,
+    # and a selecting read checks the last record.
+    stores = Stores()
+    try:
+        log = stores.open(kind, StepClock())
+        for batch in [*_history(), [pt.ReservePurchase(occurred="2025-09", country="PK", amount=1)]]:
+            log.append(batch)
+        READS[read](log)  # answers while the log is whole
+        _remove(stores, log, kind, [4])
+        _renumber(stores, log, kind, {5: 4})
+
+        with pytest.raises(pt.IntegrityError, match="position 4"):
+            READS[read](log)
+    finally:
+        stores.close()
+
+
+def _renumber(stores, log, kind, moves):
+    if kind == "log.db":
+        with sqlite3.connect(log.target) as connection:
+            for old, new in sorted(moves.items()):
+                for table in ("records", "record_countries"):
+                    connection.execute(f"UPDATE {table} SET position = ? WHERE position = ?", (new, old))
+        connection.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(SERVER, autocommit=True) as connection:
+            for old, new in sorted(moves.items()):
+                for table in ("policytracker_record_countries", "policytracker_records"):
+                    statement = f"UPDATE {stores.schemas[-1]}.{table} SET position = %s WHERE position = %s"
+                    connection.execute(statement, (new, old))

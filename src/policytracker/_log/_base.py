@@ -523,11 +523,19 @@ class BaseLog(abc.ABC):
         return self._positions_missing()
 
     def _check_positions(self) -> None:
-        """Raise IntegrityError unless the positions are 1 to the count of records: a read that selects
-        records through an index checks this first, as it never meets the records it passes over."""
+        """Raise IntegrityError unless the positions are 1 to the count of records and the last record
+        matches its digest and its predecessor's: a read that selects records through an index checks
+        this first, as it never meets the records it passes over. (Records moved down to close a gap no
+        longer match their digests, which hold their positions; the last one is among them.)"""
         missing = self._positions_missing()
         if missing:
             raise IntegrityError(f"{self.target}: {missing}; run verify() for details")
+        self._check_last()
+
+    def _check_last(self) -> None:
+        """Check the last record against its digest and its predecessor's, where a store can read it alone
+        (a file's own index checks every position as it is built)."""
+        return
 
     def _positions_missing(self) -> str:
         """Why the stored positions are not gap-free, when a store can tell without reading every record
@@ -837,6 +845,12 @@ class IndexedLog(BaseLog):
                     yield records
             finally:
                 coming.cancel()
+
+    def _check_last(self) -> None:
+        head = self.head
+        if head:
+            for record in self._records_at([head]):
+                check_record(self.target, record)
 
     def _positions_missing(self) -> str:
         count, lowest, head = self._count_and_span()
