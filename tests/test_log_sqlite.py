@@ -80,7 +80,8 @@ def test_verify_reports_a_record_it_cannot_read_without_raising(path, old, new, 
     report = _verify(path)
 
     assert (False, 2, 1) == (report.ok, report.first_bad_position, report.checked)
-    assert "position 2" in report.reason
+    assert report.reason.startswith("position 2: the stored event cannot be read: ")
+    assert report.reason.count("position 2") == 1
     assert reason in report.reason
 
 

@@ -714,7 +714,9 @@ class EncodedOnce:
     events read from a log leave the slot empty, since their id is stored, not derived. A field set
     anew after construction (``object.__setattr__`` gets past a frozen class) is seen by comparing the
     values kept with those held, and the event is then encoded afresh and read back (``stored_form``),
-    so the text stored always says what the indexes built from the event say."""
+    so the text stored says what the indexes built from the event say. A value changed in place inside
+    a field (a date's or a source's own slots, set past their frozen classes) is not seen: values are
+    immutable by contract, and code in the same process could change the library itself as easily."""
 
     __slots__ = ("_id_text", "_id_values")
 

@@ -462,7 +462,8 @@ class BaseLog(abc.ABC):
             try:
                 mismatch = self._index_mismatch(row.position, text, next(indexes, None))
             except SerializationError as exc:  # a type or version this version cannot read
-                mismatch = f"the stored event cannot be read: {exc}"
+                reason = str(exc).removeprefix(f"position {row.position}: ")
+                mismatch = f"the stored event cannot be read: {reason}"
             if mismatch:
                 return _bad(checked, digest, row.position, f"position {row.position}: {mismatch}")
             digest, checked = row.digest, checked + 1
