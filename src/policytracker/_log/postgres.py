@@ -95,8 +95,8 @@ class PostgresLog(IndexedLog):
 
     _MARK = "%s"
     _STORAGE_SCHEMA = _SCHEMA_VERSION
-    # Reads ask for the next page while the current one is decoded (a one-country read: pages of 5,000
-    # positions).
+    # Reads ask for the next page while the current one is decoded (a one-country read's pages hold
+    # _PAGE positions).
     _PAGE = 5000
     _PREFETCH = True
     _VALID_TIME_INDEX = _VALID_TIME_INDEX
