@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import attrs
 
@@ -66,6 +66,8 @@ from policytracker.exceptions import (
 )
 
 __all__ = ["BaseLog", "DigestTable", "IndexedLog", "ValidTimeOrdered", "copy_records", "records_to_copy"]
+
+T = TypeVar("T")
 
 
 def _system_clock() -> _dt.datetime:
@@ -830,22 +832,14 @@ class IndexedLog(BaseLog):
                 yield row, tuple(columns)
 
     def _pages_of_records(self, pages: list[list[int]]) -> Iterator[Iterable[StoredRecord]]:
-        """The records at the positions of each page, a page at a time. With ``_PREFETCH``, the next page
-        is asked for in a thread while the caller works through the current one, so the server's work and
-        the transfer overlap the decoding. A page is read after its predecessor, never two at once."""
-        if not self._PREFETCH or len(pages) < 2:
-            yield from (self._records_at(page) for page in pages)
-            return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policytracker-read") as pool:
-            coming = pool.submit(self._records_at, pages[0])
-            try:
-                for number in range(1, len(pages) + 1):
-                    records = coming.result()
-                    if number < len(pages):
-                        coming = pool.submit(self._records_at, pages[number])
-                    yield records
-            finally:
-                coming.cancel()
+        """The records at the positions of each page, a page at a time (see :func:`_paged`: with
+        ``_PREFETCH``, the next page is asked for while the caller works through the current one)."""
+
+        def fetch(number: int) -> Fetch[Iterable[StoredRecord]]:
+            following = number + 1 < len(pages)
+            return lambda: (self._records_at(pages[number]), fetch(number + 1) if following else None)
+
+        return _paged(fetch(0), self._PREFETCH and len(pages) > 1) if pages else iter(())
 
     def _check_last(self) -> None:
         head = self.head
@@ -931,28 +925,18 @@ class IndexedLog(BaseLog):
                 yield event
 
     def _valid_time_batches(self, where: str, params: list[Any]) -> Iterator[Sequence[tuple[Any, ...]]]:
-        """The pages of :meth:`_valid_time_page`, from the start to the last. With ``_PREFETCH``, the next
-        page is asked for in a thread as soon as the current one has arrived (its last row is the next
-        page's start), so the server's work and the transfer overlap the caller's work on it."""
-        if not self._PREFETCH:
-            key: tuple[Any, ...] | None = None
-            while True:
-                batch, key = self._valid_time_page(key, where, params)
-                yield batch
-                if key is None:
-                    return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policytracker-read") as pool:
-            coming = pool.submit(self._valid_time_page, None, where, params)
-            try:
-                while True:
-                    batch, key = coming.result()
-                    if key is not None:
-                        coming = pool.submit(self._valid_time_page, key, where, params)
-                    yield batch
-                    if key is None:
-                        return
-            finally:
-                coming.cancel()
+        """The pages of :meth:`_valid_time_page`, from the start to the last (see :func:`_paged`: with
+        ``_PREFETCH``, the next page is asked for as soon as the current one has arrived, its last row
+        being the next page's start)."""
+
+        def fetch(key: tuple[Any, ...] | None) -> Fetch[Sequence[tuple[Any, ...]]]:
+            def page() -> tuple[Sequence[tuple[Any, ...]], Fetch[Sequence[tuple[Any, ...]]] | None]:
+                batch, following = self._valid_time_page(key, where, params)
+                return batch, None if following is None else fetch(following)
+
+            return page
+
+        return _paged(fetch(None), self._PREFETCH)
 
     def _not_standalone(self, position: int, event: Event) -> IntegrityError:
         """The error for an amendment that a read of standalone events selected: its stored type was
@@ -1019,6 +1003,36 @@ class IndexedLog(BaseLog):
         """One page of events matching *where* after the valid-time key *key* (None: from the start), as
         rows starting ``(position, event JSON, recorded_at, digest, vt_earliest, vt_latest, vt_rank, …)``,
         and the key of its last row (None: the last page)."""
+
+
+#: A call that fetches one page, and the call that fetches the next (None after the last page).
+Fetch = Callable[[], tuple[T, "Fetch[T] | None"]]
+
+
+def _paged(fetch: Fetch[T], prefetch: bool) -> Iterator[T]:
+    """The pages *fetch* and its successors give, in order. With *prefetch*, the next page is asked for
+    in a thread while the caller works through the current one: worth it where waiting for a page
+    releases the GIL for the whole wait (a server's round trip), so the server's work and the transfer
+    overlap the caller's. A page is fetched after its predecessor, never two at once; an abandoned read
+    cancels the page asked for, and a failing fetch reaches the caller."""
+    following: Fetch[T] | None = fetch
+    if not prefetch:
+        while following is not None:
+            page, following = following()
+            yield page
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policytracker-read") as pool:
+        coming = pool.submit(fetch)
+        try:
+            while True:
+                page, following = coming.result()
+                if following is not None:
+                    coming = pool.submit(following)
+                yield page
+                if following is None:
+                    return
+        finally:
+            coming.cancel()
 
 
 def _valid_time_of(text: str, position: int) -> tuple[int, int, int]:
