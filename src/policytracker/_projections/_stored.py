@@ -634,18 +634,32 @@ def _decode_conflicts(obj: dict[str, Any]) -> tuple[Conflict, ...]:
         and _HEX.fullmatch(digits)
     ):
         raise ValueError("conflicts: expected messages, sizes and 32 lowercase hex digits per id, in step")
-    ids, known = [], _IDS
-    for start in range(0, len(digits), 32):
-        text = digits[start : start + 32]
-        found = known.get(text)
+    # The digits become bytes in one call; each id's 16 bytes then key the ids already made.
+    raw, known, ids = bytes.fromhex(digits), _IDS, []
+    for start in range(0, len(raw), 16):
+        key = raw[start : start + 16]
+        found = known.get(key)
         if found is None:
-            found = known[text] = uuid_from_int(int(text, 16))
+            found = known[key] = uuid_from_int(int.from_bytes(key))
         ids.append(found)
-    conflicts, start = [], 0
+    # Conflicts are made slot by slot, as the codec makes events: Conflict has no converter or validator.
+    conflicts, following = [], iter(ids).__next__
     for message, size in zip(messages, sizes, strict=True):
-        conflicts.append(Conflict(message=message, event_ids=tuple(ids[start : start + size])))
-        start += size
+        conflict = _new(Conflict)
+        _set_message(conflict, message)
+        _set_event_ids(conflict, (following(),) if size == 1 else (following(), following()))
+        conflicts.append(conflict)
     return tuple(conflicts)
+
+
+_new = object.__new__
+_set_message = vars(Conflict)["message"].__set__
+_set_event_ids = vars(Conflict)["event_ids"].__set__
+if [(field.name, field.converter, field.validator) for field in attrs.fields(Conflict)] != [
+    ("message", None, None),
+    ("event_ids", None, None),
+]:
+    raise TypeError("Conflict has changed: _decode_conflicts must make it through its constructor")
 
 
 def _optional(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -653,9 +667,9 @@ def _optional(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 _HEX = re.compile("[0-9a-f]*")
-# The ids read while loading one state, by their 32 hex digits: each holdings report is in up to two
+# The ids read while loading one state, by their 16 bytes: each holdings report is in up to two
 # conflicts, and one UUID object serves both.
-_IDS: dict[str, uuid.UUID] = {}
+_IDS: dict[bytes, uuid.UUID] = {}
 
 
 _STATE_CODEC = _StateCodec()
