@@ -644,8 +644,13 @@ def main() -> int:
                     _pg_recreate(args.postgres, place.schema, drop_only=True)
         shutil.rmtree(scratch, ignore_errors=True)
 
+    reference = workload.machine_reference()
     print(f"{facts}: `python benchmarks/queries.py {' '.join(sys.argv[1:])}`".rstrip())
     print(f"best of {args.repeat} fresh processes; logs: {'; '.join(logs)}")
+    print(
+        f"machine reference: {reference * 1000:.0f} ms "
+        "(workload.machine_reference: how fast this machine runs now)"
+    )
     for (store, n), (country, count) in countries.items():
         if count is not None:
             print(f"{store} {n:,}: {country} has {count:,} effective events")
@@ -660,7 +665,11 @@ def main() -> int:
     for name, store, n, ok in checks:
         print(f"check {'ok' if ok else 'FAILED'}: {name} ({store}, {n:,})")
     if args.json:
-        Path(args.json).write_text(json.dumps({"facts": facts, "rows": rows}, indent=2, default=str))
+        Path(args.json).write_text(
+            json.dumps(
+                {"facts": facts, "machine_reference_s": reference, "rows": rows}, indent=2, default=str
+            )
+        )
     failed = [row for row in rows if "error" in row]
     wrong = [check for check in checks if not check[3]]
     if failed or wrong:

@@ -338,8 +338,18 @@ def main() -> int:
         shutil.rmtree(folder, ignore_errors=True)
     machine = f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"\n{machine}, {dt.date.today()}")
+    sys.path.insert(0, str(HERE))
+    import workload
+
+    reference = workload.machine_reference()
+    print(
+        f"machine reference: {reference * 1000:.0f} ms "
+        "(workload.machine_reference: how fast this machine runs now)"
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
+        Path(args.json).write_text(
+            json.dumps([{**row, "machine_reference_s": reference} for row in rows], indent=2)
+        )
     return 0 if all(row["catch_up_correct"] for row in rows) else 1
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import random
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -98,3 +101,21 @@ def policytracker_event(raw: tuple[Any, ...]) -> pt.Event:
     return pt.PolicyStatement(
         occurred=occurred, country=country, text="A statement.", sources=sources, note=note
     )
+
+
+def machine_reference(repeat: int = 5) -> float:
+    """Seconds a fixed task that does not use policytracker takes on this machine, best of *repeat*: dict
+    updates and string formatting in a Python loop, a stdlib JSON round trip and SHA-256 over 4 MB. The
+    same code measured on the same machine class can run at half the speed on another day; printed beside
+    a table, this shows how fast the machine ran (compare a row's seconds divided by it across runs)."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        table: dict[str, int] = {}
+        for number in range(200_000):
+            key = f"k{number % 5000}"
+            table[key] = table.get(key, 0) + number * 3
+        json.loads(json.dumps(table))
+        hashlib.sha256(bytes(4_000_000)).digest()
+        best = min(best, time.perf_counter() - started)
+    return best
