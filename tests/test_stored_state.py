@@ -80,6 +80,15 @@ def test_appends_in_valid_time_order_are_folded_on_top(tmp_path):
         assert whole(log) == pt.country_states(log)
 
 
+def test_a_snapshot_with_nothing_appended_since_the_last_one_refolds_no_country(tmp_path):
+    with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+        again = pt.save_snapshot(log)
+
+        assert () == again.refolded  # not None: nothing was folded from the whole log
+        assert whole(log) == pt.country_states(log)
+
+
 def test_an_event_among_the_kept_latest_events_is_folded_in_with_them(tmp_path):
     with seeded(tmp_path) as log:
         pt.save_snapshot(log)
@@ -217,6 +226,20 @@ def test_the_command_line_writes_the_state(tmp_path, capsys):
     assert "6238" == states["SV"]["holdings"]["BTC"]
 
 
+def test_the_command_line_names_one_country_in_the_singular(tmp_path, capsys):
+    path = str(tmp_path / "one.db")
+    with pt.open_log(path) as log:
+        log.append([purchase(amount=7, occurred="2025-06-01")])
+
+    assert 0 == main(["snapshot", path])
+    assert (
+        "stored the latest state of 1 country at position 1 (folded from every record)"
+        in capsys.readouterr().out
+    )
+    assert 0 == main(["snapshot", path])
+    assert "of 1 country at position 1 (brought up to date; refolded no country)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("column", "value"), [("position", "x"), ("content", b"\x00\xff"), ("digest", b"\x01"), ("position", 2.5)]
 )
@@ -284,6 +307,13 @@ def _damaged_conflicts(damage):
             conflicts["messages"][0] = 7
         elif damage == "ids one short":
             conflicts["event_ids"] = conflicts["event_ids"][:-32]
+        elif damage == "an id named twice in one conflict":
+            first = conflicts["sizes"].index(2)
+            start = 32 * sum(conflicts["sizes"][:first])
+            ids = conflicts["event_ids"]
+            conflicts["event_ids"] = ids[: start + 32] + ids[start : start + 32] + ids[start + 64 :]
+        elif damage == "a column the projection does not write":
+            conflicts["kinds"] = ["report"] * len(conflicts["sizes"])
 
     return edit
 
@@ -298,6 +328,8 @@ def _damaged_conflicts(damage):
         "a negative size",
         "a message that is not text",
         "ids one short",
+        "an id named twice in one conflict",
+        "a column the projection does not write",
     ],
 )
 def test_a_state_whose_conflict_columns_are_out_of_step_is_ignored(tmp_path, damage, monkeypatch):

@@ -811,7 +811,8 @@ def _snapshot(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         if info.refolded is None
         else f"brought up to date; refolded {', '.join(info.refolded) or 'no country'}"
     )
-    _say(out, f"stored the latest state of {info.countries} countries at position {info.position} ({how})")
+    countries = f"{info.countries} {'country' if info.countries == 1 else 'countries'}"
+    _say(out, f"stored the latest state of {countries} at position {info.position} ({how})")
     return 0
 
 

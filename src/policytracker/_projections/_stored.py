@@ -271,7 +271,7 @@ def _brought_up_to_date(log: EventLog, base: _Latest) -> _Latest | None:
         return None
     new = list(log.read(after=base.position))
     if not new:
-        return base
+        return attrs.evolve(base, refolded=())
     last = new[-1]
     refold: set[str] = set()
     amendments = [record.event for record in new if record.event.tag in AMENDMENT_TAGS]
@@ -622,6 +622,8 @@ def _encode_conflicts(conflicts: tuple[Conflict, ...]) -> dict[str, Any]:
 
 
 def _decode_conflicts(obj: dict[str, Any]) -> tuple[Conflict, ...]:
+    if _exactly(dict)(obj).keys() != _CONFLICT_COLUMNS:
+        raise ValueError("conflicts: expected the columns messages, sizes and event_ids, and no others")
     messages, sizes, digits = obj["messages"], obj["sizes"], obj["event_ids"]
     if not (
         messages.__class__ is list
@@ -647,11 +649,18 @@ def _decode_conflicts(obj: dict[str, Any]) -> tuple[Conflict, ...]:
     for message, size in zip(messages, sizes, strict=True):
         conflict = _new(Conflict)
         _set_message(conflict, message)
-        _set_event_ids(conflict, (following(),) if size == 1 else (following(), following()))
+        if size == 1:
+            _set_event_ids(conflict, (following(),))
+        else:
+            earlier, later = following(), following()
+            if earlier == later:
+                raise ValueError("conflicts: a conflict between an event and itself")
+            _set_event_ids(conflict, (earlier, later))
         conflicts.append(conflict)
     return tuple(conflicts)
 
 
+_CONFLICT_COLUMNS = {"messages", "sizes", "event_ids"}
 _new = object.__new__
 _set_message = vars(Conflict)["message"].__set__
 _set_event_ids = vars(Conflict)["event_ids"].__set__
