@@ -597,6 +597,10 @@ def main() -> int:
     if args.prepare_stored:
         print(json.dumps(prepare_stored(*args.prepare_stored)))
         return 0
+    if args.json and not Path(args.json).parent.is_dir():
+        parser.error(
+            f"--json: there is no folder {str(Path(args.json).parent)!r} to write {args.json!r} into"
+        )
     if args.repeat < 1 or any(n < workload.BATCH for n in args.sizes):
         parser.error(f"--repeat must be at least 1 and each size at least {workload.BATCH:,}")
     stores = [store for store in args.stores if store != "postgres" or args.postgres]

@@ -280,7 +280,17 @@ def main() -> int:
         return 0
     if args.smoke:
         args.sizes, args.compare_sizes, args.repeat = [2_000], [2_000], 1
+    if args.json and not Path(args.json).parent.is_dir():
+        parser.error(
+            f"--json: there is no folder {str(Path(args.json).parent)!r} to write {args.json!r} into"
+        )
     stores = [s for s in args.stores if s != "postgres" or args.postgres]
+    if len(stores) < len(args.stores):
+        print(
+            "no PostgreSQL server named (--postgres or POLICYTRACKER_TEST_POSTGRES): skipped", file=sys.stderr
+        )
+    if not stores:
+        parser.error("no store left to measure")
     try:
         import eventsourcing  # noqa: F401
 
