@@ -54,6 +54,32 @@ def test_a_changed_index_column_is_reported_with_its_position_and_column(tmp_pat
     assert column in report.reason
 
 
+@pytest.mark.parametrize("position", [5, 1000, 0, -3])
+def test_a_country_index_row_for_a_position_the_log_does_not_hold_is_reported(tmp_path, position):
+    # Reads pass over such a row, but the next append at that position would put its record under the
+    # row's country too.
+    path = _sqlite_log(tmp_path)
+    _tamper(path, f"INSERT INTO record_countries (country, position) VALUES ('US', {position})")
+
+    with pt.open_log(path) as log:
+        report = log.verify()
+
+    assert (False, position, 4) == (report.ok, report.first_bad_position, report.head)
+    assert f"country index lists position {position} (for US)" in report.reason
+
+
+def test_an_append_after_a_country_index_row_beyond_the_head_is_reported_by_verify(tmp_path):
+    path = _sqlite_log(tmp_path)
+    _tamper(path, "INSERT INTO record_countries (country, position) VALUES ('US', 5)")
+
+    with pt.open_log(path) as log:
+        log.append([purchase(amount=9)])
+        report = log.verify()
+
+    assert (False, 5) == (report.ok, report.first_bad_position)
+    assert "country index" in report.reason
+
+
 def test_an_intact_log_reports_its_head_and_head_digest(tmp_path):
     path = _sqlite_log(tmp_path)
     with pt.open_log(path) as log:
@@ -155,6 +181,30 @@ def test_a_changed_postgres_index_column_is_reported(statement, column):
         report.first_bad_position,
     )
     assert column in report.reason
+
+
+@pytest.mark.skipif(
+    not os.environ.get("POLICYTRACKER_TEST_POSTGRES"), reason="needs POLICYTRACKER_TEST_POSTGRES"
+)
+@pytest.mark.parametrize("position", [5, 0])
+def test_a_postgres_country_index_row_for_a_position_the_log_does_not_hold_is_reported(position):
+    import psycopg
+
+    from tests.test_log_postgres import fresh_schema
+
+    with fresh_schema() as url:
+        with pt.open_log(url) as log:
+            log.append(EVENTS)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO policytracker_record_countries (country, position) VALUES ('US', %s)",
+                (position,),
+            )
+        with pt.open_log(url) as log:
+            report = log.verify()
+
+    assert (False, position, 4) == (report.ok, report.first_bad_position, report.head)
+    assert f"country index lists position {position} (for US)" in report.reason
 
 
 @pytest.mark.parametrize(

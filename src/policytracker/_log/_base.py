@@ -469,7 +469,24 @@ class BaseLog(abc.ABC):
             if mismatch:
                 return _bad(checked, digest, row.position, f"position {row.position}: {mismatch}")
             digest, checked = row.digest, checked + 1
+        beyond = self._indexed_beyond(checked)
+        if beyond is not None:
+            position, country = beyond
+            # Reads pass over such a row, but the next append at its position would be indexed under its
+            # country too.
+            return _bad(
+                checked,
+                digest,
+                position,
+                f"the stored country index lists position {position} (for {country}), which the log does not "
+                "hold: the index was changed",
+            )
         return VerifyReport(ok=True, checked=checked, head=checked, head_digest=digest)
+
+    def _indexed_beyond(self, head: int) -> tuple[int, str] | None:
+        """The lowest ``(position, country)`` the store's country index holds outside positions 1 to
+        *head*, or None (also for a store whose country index is built from its records)."""
+        return None
 
     # -- stored states ----------------------------------------------------------------------------------
 

@@ -263,6 +263,16 @@ class PostgresLog(IndexedLog):
         # The key columns come with every row: a second round trip per page would cost more.
         return batch, tuple(batch[-1][4:]) if len(batch) == _BATCH else None
 
+    def _indexed_beyond(self, head: int) -> tuple[int, str] | None:
+        with self._mutex:
+            self._check_open()
+            row = self._conn.execute(
+                "SELECT position, country FROM policytracker_record_countries "
+                "WHERE position NOT BETWEEN 1 AND %s ORDER BY position, country LIMIT 1",
+                (head,),
+            ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
     def _count_and_span(self) -> tuple[int, int, int]:
         with self._mutex:
             self._check_open()

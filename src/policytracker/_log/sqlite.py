@@ -382,6 +382,20 @@ class SQLiteLog(IndexedLog):
             ).fetchone()
         return batch, tuple(last)
 
+    def _indexed_beyond(self, head: int) -> tuple[int, str] | None:
+        with self._mutex, self._sqlite_errors():
+            self._check_open()
+            row = (
+                self._reader()
+                .execute(
+                    "SELECT position, country FROM record_countries WHERE position NOT BETWEEN 1 AND ? "
+                    "ORDER BY position, country LIMIT 1",
+                    (head,),
+                )
+                .fetchone()
+            )
+        return None if row is None else (row[0], row[1])
+
     def _count_and_span(self) -> tuple[int, int, int]:
         with self._mutex, self._sqlite_errors():
             self._check_open()
