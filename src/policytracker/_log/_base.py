@@ -202,16 +202,15 @@ class BaseLog(abc.ABC):
                 if isinstance(event, EventRetracted | EventCorrected) and event.target not in wanted:
                     wanted[event.target] = str(event.target)
             stored = self._lookup(wanted)
-            rows, unchanged = self._plan(batch, stored, head, digest, last_stamp)
+            stamp = self._next_stamp(last_stamp) if batch else ""
+            rows, unchanged = self._plan(batch, stored, head, digest, stamp)
             if rows:
                 self._write([row for row, _ in rows.values()])
+        if not rows:
+            return AppendResult(head=head, written=(), unchanged=tuple(unchanged))
+        recorded_at = parse_timestamp(stamp)  # one append shares one stamp
         written = tuple(
-            Recorded(
-                position=row.position,
-                recorded_at=parse_timestamp(row.recorded_at),
-                event=event,
-                digest=row.digest,
-            )
+            Recorded(position=row.position, recorded_at=recorded_at, event=event, digest=row.digest)
             for row, event in rows.values()
         )
         return AppendResult(head=head + len(written), written=written, unchanged=tuple(unchanged))
@@ -254,11 +253,12 @@ class BaseLog(abc.ABC):
         stored: Mapping[uuid.UUID, tuple[StoredEvent, tuple[str, ...]]],
         head: int,
         digest: str,
-        last_stamp: str | None,
+        stamp: str,
     ) -> tuple[dict[uuid.UUID, tuple[NewRecord, Event]], list[uuid.UUID]]:
+        """The records to write for *batch* after record *head* (of digest *digest*), stamped *stamp*, and
+        the ids of the events already stored with the same content."""
         rows: dict[uuid.UUID, tuple[NewRecord, Event]] = {}
         unchanged: list[uuid.UUID] = []
-        stamp = self._next_stamp(last_stamp) if batch else ""
         position = head
         for number, (event, text, id_text) in enumerate(batch):
             event_id = event.event_id
