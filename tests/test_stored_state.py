@@ -181,6 +181,59 @@ def test_a_state_of_another_projection_version_is_ignored(tmp_path):
         assert whole(log) == pt.country_states(log)
 
 
+def test_the_command_line_notes_a_state_of_another_projection_version(tmp_path, capsys):
+    import hashlib
+
+    with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+    content, _ = _states_row(tmp_path / "log.db")
+    other = content.replace('"projection_version":1', '"projection_version":2')
+    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+
+    assert 0 == main(["verify", str(tmp_path / "log.db")])
+    captured = capsys.readouterr()
+    assert 1 == len(captured.out.splitlines())  # the head stays the last word of the output
+    assert captured.out.startswith("ok: 23 records")
+    assert (
+        "note: the stored latest state is of projection version 2, which this version of policytracker does "
+        "not read (it writes format 3, projection version 1): reads fold every record until "
+        "`policytracker snapshot LOG` writes it again\n"
+    ) == captured.err
+
+
+@pytest.mark.parametrize(("key", "value"), [("position", 22), ("digest", "ab" * 32)])
+def test_a_state_whose_content_names_another_record_than_its_row_is_ignored_and_reported(
+    tmp_path, capsys, key, value
+):
+    import hashlib
+
+    from policytracker._canonical import canonical_json
+
+    with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+    content, _ = _states_row(tmp_path / "log.db")
+    obj = json.loads(content)
+    obj[key] = value
+    other = canonical_json(obj)
+    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert latest_country_states(log) is None
+    assert 1 == main(["verify", str(tmp_path / "log.db")])
+    assert "its content names another record than the one it is stored at" in capsys.readouterr().err
+
+
+def test_the_command_line_says_nothing_more_of_a_state_reads_use(tmp_path, capsys):
+    with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+        log.append([purchase(amount=7, occurred="2026-06-01")])  # appended since: still used
+
+    assert 0 == main(["verify", str(tmp_path / "log.db")])
+    captured = capsys.readouterr()
+    assert ["ok"] == [line.split(":")[0] for line in captured.out.splitlines()]
+    assert "" == captured.err
+
+
 def test_a_state_taken_from_another_log_is_ignored_and_reported(tmp_path):
     with seeded(tmp_path) as log:
         pt.save_snapshot(log)
@@ -546,8 +599,8 @@ SHAPES = [
 
 
 @pytest.mark.parametrize(("damage", "window", "edit"), SHAPES, ids=[shape[0] for shape in SHAPES])
-def test_a_state_of_a_shape_the_projection_never_writes_is_ignored(
-    tmp_path, damage, window, edit, monkeypatch
+def test_a_state_of_a_shape_the_projection_never_writes_is_ignored_and_reported_by_the_command_line(
+    tmp_path, damage, window, edit, monkeypatch, capsys
 ):
     import hashlib
 
@@ -573,3 +626,11 @@ def test_a_state_of_a_shape_the_projection_never_writes_is_ignored(
     with pt.open_log(tmp_path / "log.db") as log:
         assert latest_country_states(log) is None
         assert whole(log) == pt.country_states(log)
+    # Its digest matches, so verify() (of the records and what is stored beside them) passes it; the
+    # command line also asks the projection whether reads use it.
+    capsys.readouterr()
+    assert 1 == main(["verify", str(tmp_path / "log.db")])
+    err = capsys.readouterr().err.splitlines()
+    assert 1 == len(err)
+    assert "not ok: the stored latest state is not as the projection writes it (" in err[0]
+    assert "reads ignore it" in err[0]

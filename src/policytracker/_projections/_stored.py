@@ -32,6 +32,7 @@ import collections.abc
 import enum
 import itertools
 import re
+import reprlib
 import typing
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -57,7 +58,7 @@ from policytracker._projections._history import Resolver, ValidKey, stream_effec
 from policytracker._validation import to_asset
 from policytracker.exceptions import ConcurrencyError
 
-__all__ = ["SnapshotInfo", "latest_country_states", "save_snapshot"]
+__all__ = ["SnapshotInfo", "latest_country_states", "save_snapshot", "unused_stored_state"]
 
 #: The name the built-in projection's latest state is stored under, and the version of its format.
 NAME = COUNTRY_STATES.name
@@ -358,32 +359,77 @@ def _decoded(stored: StoredState | None) -> _Latest | None:
 
 def _read_latest(stored: StoredState) -> _Latest | None:
     try:
-        obj = loads(stored.content)
-        if (
-            obj.get("format") != FORMAT
-            or obj.get("projection") != NAME
-            or obj.get("projection_version") != COUNTRY_STATES.version
-            or obj.get("position") != stored.position
-            or obj.get("digest") != stored.digest
-        ):
-            return None
-        try:
-            entries = {code: _decoded_entry(code, entry) for code, entry in obj["countries"].items()}
-        finally:
-            _IDS.clear()
-        for code, entry in entries.items():
-            # A partnership is about both countries, so each partner has an entry of its own.
-            if entry.state is not None and not entry.state.partners <= entries.keys():
-                raise ValueError(f"{code}: a partner without an entry of its own")
-        replacements = frozenset(_event_id(text) for text in _exactly(list)(obj["replacements"]))
+        return _parsed_latest(stored)
     except Exception:  # a state that cannot be read is ignored, never trusted
         return None
+
+
+def _parsed_latest(stored: StoredState) -> _Latest | None:
+    """The stored state, or None when it is of another format or projection version; any other state
+    not as the projection writes it raises (mostly ``ValueError`` naming what is wrong)."""
+    obj = _exactly(dict)(loads(stored.content))
+    if _version(obj) is not None:
+        return None
+    if obj.get("position") != stored.position or obj.get("digest") != stored.digest:
+        raise ValueError("its content names another record than the one it is stored at")
+    try:
+        entries = {
+            code: _decoded_entry(code, entry) for code, entry in _exactly(dict)(obj["countries"]).items()
+        }
+    finally:
+        _IDS.clear()
+    for code, entry in entries.items():
+        # A partnership is about both countries, so each partner has an entry of its own.
+        if entry.state is not None and not entry.state.partners <= entries.keys():
+            raise ValueError(f"{code}: a partner without an entry of its own")
+    replacements = frozenset(_event_id(text) for text in _exactly(list)(obj["replacements"]))
     return _Latest(position=stored.position, digest=stored.digest, entries=entries, replacements=replacements)
+
+
+def _version(obj: dict[str, Any]) -> str | None:
+    """How the format, projection or projection version of a stored state *obj* differs from what this
+    version reads and writes, or None when they are the same."""
+    if obj.get("projection") != NAME:
+        return f"of the projection {reprlib.repr(obj.get('projection'))}"
+    if obj.get("format") != FORMAT:
+        return f"of format {reprlib.repr(obj.get('format'))}"
+    if obj.get("projection_version") != COUNTRY_STATES.version:
+        return f"of projection version {reprlib.repr(obj.get('projection_version'))}"
+    return None
+
+
+def unused_stored_state(log: EventLog) -> tuple[bool, str] | None:
+    """Why reads do not use the stored latest state of *log* although it matches its content digest and
+    the log (``verify()`` reports one that does not): ``(True, why)`` for a state not as the projection
+    writes it, ``(False, why)`` for one of another format or projection version (another version of
+    policytracker wrote it); None when there is none, or reads use it."""
+    stored = log.load_state(NAME) if isinstance(log, StateKeeper) else None
+    if stored is None:
+        return None
+    try:
+        with collector_paused():
+            obj = _exactly(dict)(loads(stored.content))
+            other = _version(obj)
+            if other is None:
+                _parsed_latest(stored)
+                return None
+    except Exception as exc:
+        why = f"the field {reprlib.repr(exc.args[0])} is missing" if isinstance(exc, KeyError) else str(exc)
+        return (
+            True,
+            f"the stored latest state is not as the projection writes it ({why or type(exc).__name__})",
+        )
+    return False, (
+        f"the stored latest state is {other}, which this version of policytracker does not read (it writes "
+        f"format {FORMAT}, projection version {COUNTRY_STATES.version})"
+    )
 
 
 def _decoded_entry(code: str, obj: dict[str, Any]) -> _Entry:
     if normalize_country(code) != code:
-        raise ValueError(f"a state under {code!r}, which is not a country code as the projection writes it")
+        raise ValueError(
+            f"a state under {reprlib.repr(code)}, which is not a country code as the projection writes it"
+        )
     checkpoint = None if obj["checkpoint"] is None else _STATE_CODEC.decode(obj["checkpoint"])
     checkpoint_last = None if obj["checkpoint_last"] is None else _key(obj["checkpoint_last"])
     tail = tuple(_stored_event(event) for event in _exactly(list)(obj["tail"]))
@@ -407,7 +453,8 @@ def _check_entry(
     # _Window keeps _WINDOW to 2 * _WINDOW - 1 events after a checkpoint, and fewer than 2 * _WINDOW
     # without one.
     if not (_WINDOW if checkpoint is not None else 0) <= len(tail) < 2 * _WINDOW:
-        raise ValueError(f"{code}: {len(tail)} kept events, which the projection never keeps")
+        kept = f"{len(tail)} kept event" if len(tail) == 1 else f"{len(tail)} kept events"
+        raise ValueError(f"{code}: {kept}, which the projection never keeps")
     last = checkpoint_last
     for event in tail:
         key = valid_time_key(event)
@@ -427,7 +474,7 @@ def _check_state(code: str, state: CountryState, last: ValidKey) -> None:
     or after the checkpoint's key *last*, fewer events counted than listed, no crypto holders, or a blank
     ban scope, official's role or name, or company."""
     if state.country != code:
-        raise ValueError(f"the state of {state.country!r} under {code!r}")
+        raise ValueError(f"the state of {state.country!r} under {code!r}")  # both country codes
     for field in (state.holdings, state.holdings_reports, state.reserve, state.legal_tender):
         if any(to_asset(asset) != asset for asset in field):
             raise ValueError(f"{code}: an asset symbol not as the events write it")
@@ -477,7 +524,7 @@ def _event_id(text: Any) -> uuid.UUID:
     """An event id as the projection writes it: a UUID's lowercase, hyphenated text."""
     event_id = uuid.UUID(_exactly(str)(text))
     if str(event_id) != text:
-        raise ValueError(f"expected an event id as written, got {text!r}")
+        raise ValueError(f"expected an event id as written, got {reprlib.repr(text)}")
     return event_id
 
 
@@ -518,7 +565,7 @@ def _exactly(kind: type) -> Callable[[Any], Any]:
 
     def read(value: Any) -> Any:
         if type(value) is not kind:
-            raise ValueError(f"expected a {kind.__name__}, got {value!r}")
+            raise ValueError(f"expected a value of type {kind.__name__}, got {reprlib.repr(value)}")
         return value
 
     return read
@@ -531,7 +578,7 @@ def _event_of(cls: type[Event]) -> Callable[[Any], Event]:
     def read(obj: Any) -> Event:
         event = _stored_event(obj)
         if not isinstance(event, cls):
-            raise ValueError(f"expected a {cls.__name__}, got a {type(event).__name__}")
+            raise ValueError(f"expected an event of type {cls.__name__}, got a {type(event).__name__}")
         return event
 
     return read
@@ -562,7 +609,7 @@ def _amount(text: Any) -> Decimal:
     else that ``Decimal`` reads, such as ``" 7 "`` or ``"7_0"``): finite, zero or more."""
     number = Decimal(text) if type(text) is str else None
     if number is None or not number.is_finite() or number < 0 or str(number) != text:
-        raise ValueError(f"expected an amount of zero or more as a decimal string, got {text!r}")
+        raise ValueError(f"expected an amount of zero or more as a decimal string, got {reprlib.repr(text)}")
     return number
 
 
