@@ -131,7 +131,7 @@ def test_the_result_shows_as_an_html_table_with_the_changed_cells_marked(log):
     page = pt.changes(log, since=JULY_18)._repr_html_()
 
     assert "1 new fact, 1 retraction, 1 correction; 2 countries touched, 2 changed" in page
-    assert "<mark>6,238 BTC</mark>" in page
-    assert "<mark>8 BTC</mark>" in page
+    assert "<mark>6,238 BTC (report of 2025-07-17)</mark>" in page
+    assert "<mark>8 BTC net, no holdings report</mark>" in page
     assert "misread" in page
     assert "2025-07-18 00:00:00 UTC" in page

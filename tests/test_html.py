@@ -2,8 +2,12 @@
 never a password."""
 
 import datetime as dt
+import html
+import re
+from decimal import Decimal
 
 import policytracker as pt
+from policytracker.cli import main
 from tests.log_contract import StepClock
 from tests.test_seed_history import DATASET
 
@@ -53,4 +57,46 @@ def test_the_state_table_has_a_row_per_field_as_replay_prints_them():
     assert (
         '<th scope="row">regulators</th><td>Pakistan Virtual Assets Regulatory Authority (PVARA), 2025'
         in table
+    )
+
+
+def _html_rows(table):
+    return [
+        (html.unescape(label), html.unescape(text))
+        for label, text in re.findall(r'<th scope="row">(.*?)</th><td>(.*?)</td>', table)
+    ]
+
+
+def _replay_rows(log_path, code, capsys):
+    assert 0 == main(["replay", str(log_path), "--country", code])
+    lines = capsys.readouterr().out.splitlines()[1:]
+    return [(line[2:17].strip(), line[18:]) for line in lines if line.strip()]
+
+
+def test_every_state_table_row_is_the_one_replay_prints(tmp_path, capsys):
+    path = tmp_path / "log.db"
+    with pt.open_log(path) as log:
+        log.append(pt.load_events(DATASET))
+        log.append(
+            [
+                pt.ReservePurchase(occurred="2025-08-01", country="PK", asset="BTC", amount=Decimal(3)),
+                pt.VisitPlanned(occurred="2025-09", country="SV", host="RU", official="Nayib Bukele"),
+            ]
+        )
+        states = pt.country_states(log)
+
+    for code, state in states.items():
+        assert _replay_rows(path, code, capsys) == _html_rows(state._repr_html_())
+
+
+def test_the_state_table_says_what_a_holdings_figure_rests_on():
+    log = pt.open_log(":memory:")
+    log.append(pt.load_events(DATASET))
+    log.append([pt.ReservePurchase(occurred="2025-08-01", country="PK", asset="BTC", amount=Decimal(3))])
+
+    rows = dict(_html_rows(pt.country_state(log, "SV")._repr_html_()))
+    assert rows["holdings"].startswith("6,238 BTC (report of 2025-07")
+    assert (
+        "3 BTC net, no holdings report"
+        == dict(_html_rows(pt.country_state(log, "PK")._repr_html_()))["holdings"]
     )

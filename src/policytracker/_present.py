@@ -48,10 +48,13 @@ __all__ = [
     "STATUSES",
     "Family",
     "Mark",
+    "basis",
     "country_label",
     "family_of",
+    "holding",
     "lane_marks",
     "number",
+    "plain_number",
     "state_rows",
     "summary",
     "type_name",
@@ -163,26 +166,63 @@ def summary(event: Event) -> str:
     return ""
 
 
-def state_rows(state: CountryState) -> list[tuple[str, str]]:
-    """*state* as (label, text) rows, the way the report and ``CountryState._repr_html_`` show it."""
+def plain_number(value: Decimal | int) -> str:
+    """*value* in full, without thousands separators, as spreadsheets read numbers."""
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def holding(state: CountryState, asset: str, number: Callable[[Decimal], str] = number) -> str:
+    """*state*'s figure for *asset*, saying what it rests on (``6,238 BTC (report of 2025-07)``): a holdings
+    report, or, without one, only the purchases minus the sales the history knows of, which is not what
+    the country holds (``7 BTC net, no holdings report``)."""
+    amount = state.holdings[asset]
+    report = state.holdings_reports.get(asset)
+    if asset not in state.reported_assets or report is None:
+        return f"{number(amount)} {asset} net, no holdings report"
+    since = "" if report.amount == amount else " plus later purchases and sales"
+    return f"{number(amount)} {asset} (report of {report.occurred}{since})"
+
+
+def basis(state: CountryState, asset: str) -> str:
+    """What *state*'s figure for *asset* rests on, for a column beside the number."""
+    report = state.holdings_reports.get(asset)
+    if asset not in state.reported_assets or report is None:
+        return "net purchases and sales, no holdings report"
+    since = "" if report.amount == state.holdings[asset] else " plus later purchases and sales"
+    return f"holdings report of {report.occurred}{since}"
+
+
+def state_rows(state: CountryState, number: Callable[[Any], str] = number) -> list[tuple[str, str]]:
+    """*state* as (label, text) rows (``—`` for nothing), numbers written by *number*: the table
+    ``policytracker replay`` prints, the report's and ``CountryState._repr_html_``'s, and the text
+    columns of the replay's CSV."""
 
     def listing(items: Iterable[str]) -> str:
         return "; ".join(items) or "—"
 
+    def programme(p: IMFProgramAgreed) -> str:
+        size = f"USD {number(p.amount_usd)}" if p.amount_usd is not None else "size not reported"
+        return ", ".join(
+            part for part in (size, p.facility, f"{p.occurred}" + (f" to {p.ends}" if p.ends else "")) if part
+        )
+
     return [
         ("legal tender", listing(f"{a}: {s.value.replace('_', ' ')}" for a, s in state.legal_tender.items())),
-        ("holdings", listing(f"{number(amount)} {asset}" for asset, amount in state.holdings.items())),
+        ("holdings", listing(holding(state, asset, number) for asset in state.holdings)),
         ("reserve", listing(f"{asset}: {stage.value}" for asset, stage in state.reserve.items())),
         ("regulators", listing(f"{summary(r)}, {r.occurred}" for r in state.regulators)),
         ("partners", listing(country_label(code) for code in sorted(state.partners))),
-        ("IMF programmes", listing(f"{_programme(p)} ({p.occurred})" for p in state.imf_programs)),
+        ("IMF programmes", listing(programme(p) for p in state.imf_programs)),
         ("IMF refusals", listing(f"{r.proposal} ({r.occurred})" for r in state.imf_refusals)),
         ("IMF concerns", listing(f"{c.topic} ({c.occurred})" for c in state.imf_concerns)),
         ("mining", f"{number(state.mining_megawatts)} MW" if state.mining_megawatts else "—"),
         ("crypto holders", number(state.crypto_holders) if state.crypto_holders is not None else "—"),
         ("bans", listing(f"{scope}: {'banned' if b else 'allowed'}" for scope, b in state.bans.items())),
         ("officials", listing(f"{role}: {person}" for role, person in state.officials.items())),
-        ("planned visits", listing(f"{summary(v)} ({v.occurred})" for v in state.planned_visits)),
+        (
+            "planned visits",
+            listing(f"{v.official}, {v.country} to {v.host} ({v.occurred})" for v in state.planned_visits),
+        ),
         ("companies", listing(sorted(state.headquartered_companies))),
         ("conflicts", listing(c.message for c in state.conflicts)),
     ]

@@ -67,6 +67,7 @@ from policytracker._log import (
     redact_url,
 )
 from policytracker._plot import require_matplotlib
+from policytracker._present import basis, number, plain_number, state_rows
 from policytracker._projections import COUNTRY_STATES, CountryState, country_state, fold
 from policytracker._projections._history import check_as_of, check_known_at, stream_effective
 from policytracker._projections._stored import latest_country_states, save_snapshot, unused_stored_state
@@ -382,85 +383,13 @@ def _json(obj: Any, out: IO[str]) -> None:
     out.write(UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match[0]):04x}", text) + "\n")
 
 
-def _number(value: Decimal | int) -> str:
-    text = f"{value:,f}" if isinstance(value, Decimal) else f"{value:,}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _holding(state: CountryState, asset: str, number: Callable[[Decimal], str] = _number) -> str:
-    """*state*'s figure for *asset*, saying what it rests on: a holdings report, or (without one) only
-    the purchases minus the sales the history knows of."""
-    amount = state.holdings[asset]
-    report = state.holdings_reports.get(asset)
-    if asset not in state.reported_assets or report is None:
-        return f"{number(amount)} {asset} net, no holdings report"
-    since = "" if report.amount == amount else " plus later purchases and sales"
-    return f"{number(amount)} {asset} (report of {report.occurred}{since})"
-
-
-def _state_rows(state: CountryState, number: Callable[[Any], str] = _number) -> list[tuple[str, str]]:
-    """The rows of *state*'s table: a label and a text each (``—`` for nothing), numbers by *number*."""
-
-    def listing(items: Iterable[str]) -> str:
-        text = "; ".join(items)
-        return text or "—"
-
-    return [
-        (
-            "legal tender",
-            listing(
-                f"{asset}: {status.value.replace('_', ' ')}" for asset, status in state.legal_tender.items()
-            ),
-        ),
-        ("holdings", listing(_holding(state, asset, number) for asset in state.holdings)),
-        ("reserve", listing(f"{asset}: {stage.value}" for asset, stage in state.reserve.items())),
-        (
-            "regulators",
-            listing(
-                f"{r.name}{f' ({r.acronym})' if r.acronym else ''}, {r.occurred}" for r in state.regulators
-            ),
-        ),
-        ("partners", listing(f"{country_name(code)} ({code})" for code in sorted(state.partners))),
-        (
-            "IMF programmes",
-            listing(
-                ", ".join(
-                    part
-                    for part in (
-                        f"USD {number(p.amount_usd)}" if p.amount_usd is not None else "size not reported",
-                        p.facility,
-                        f"{p.occurred}" + (f" to {p.ends}" if p.ends else ""),
-                    )
-                    if part
-                )
-                for p in state.imf_programs
-            ),
-        ),
-        ("IMF refusals", listing(f"{r.proposal} ({r.occurred})" for r in state.imf_refusals)),
-        ("IMF concerns", listing(f"{c.topic} ({c.occurred})" for c in state.imf_concerns)),
-        ("mining", f"{number(state.mining_megawatts)} MW" if state.mining_megawatts else "—"),
-        ("crypto holders", number(state.crypto_holders) if state.crypto_holders is not None else "—"),
-        (
-            "bans",
-            listing(f"{scope}: {'banned' if banned else 'allowed'}" for scope, banned in state.bans.items()),
-        ),
-        ("officials", listing(f"{role}: {person}" for role, person in state.officials.items())),
-        (
-            "planned visits",
-            listing(f"{v.official}, {v.country} to {v.host} ({v.occurred})" for v in state.planned_visits),
-        ),
-        ("companies", listing(sorted(state.headquartered_companies))),
-        ("conflicts", listing(c.message for c in state.conflicts)),
-    ]
-
-
 def _print_states(states: Mapping[str, CountryState], out: IO[str]) -> None:
     for index, (code, state) in enumerate(states.items()):
         if index:
             out.write("\n")
         last = f", last {state.last_occurred}" if state.last_occurred else ""
         _say(out, f"{country_name(code)} ({code}): {state.event_count} events{last}")
-        for label, text in _state_rows(state):
+        for label, text in state_rows(state):
             _say(out, f"  {label:<15} {text}")
 
 
@@ -481,20 +410,6 @@ _STATE_COLUMNS = {
 }
 
 
-def _basis(state: CountryState, asset: str) -> str:
-    """What *state*'s figure for *asset* rests on, for the CSV column beside it."""
-    report = state.holdings_reports.get(asset)
-    if asset not in state.reported_assets or report is None:
-        return "net purchases and sales, no holdings report"
-    since = "" if report.amount == state.holdings[asset] else " plus later purchases and sales"
-    return f"holdings report of {report.occurred}{since}"
-
-
-def _plain_number(value: Decimal | int) -> str:
-    """*value* in full, without thousands separators, as spreadsheets read numbers."""
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
-
-
 def _states_csv(states: Mapping[str, CountryState], out: IO[str]) -> None:
     """*states* as CSV, one row per country: the table's rows as text columns, and each asset's holdings
     (a number) with what it rests on."""
@@ -504,11 +419,11 @@ def _states_csv(states: Mapping[str, CountryState], out: IO[str]) -> None:
     header += ["mining_megawatts", "crypto_holders", *_STATE_COLUMNS.values()]
     rows = []
     for code, state in states.items():
-        texts = dict(_state_rows(state, number=_plain_number))
+        texts = dict(state_rows(state, number=plain_number))
         row: list[Any] = [code, country_name(code), state.event_count, state.last_occurred]
         for asset in assets:
             held = asset in state.holdings
-            row += [state.holdings.get(asset), _basis(state, asset) if held else None]
+            row += [state.holdings.get(asset), basis(state, asset) if held else None]
         row += [state.mining_megawatts, state.crypto_holders]
         row += [None if texts.get(label, "—") == "—" else texts[label] for label in _STATE_COLUMNS]
         rows.append(row)
@@ -524,14 +439,14 @@ def _summary(event: Event) -> str:
     for name in ("text", "proposal", "topic", "name", "company", "person", "amount", "megawatts", "holders"):
         value = getattr(event, name, None)
         if value is not None:
-            shown = _number(value) if isinstance(value, Decimal | int) else str(value)
+            shown = number(value) if isinstance(value, Decimal | int) else str(value)
             asset = getattr(event, "asset", "")
             return f"{shown} {asset}".strip() if isinstance(value, Decimal) and name == "amount" else shown
     return ", ".join(country_name(code) for code in event.countries)
 
 
 def _programme(event: IMFProgramAgreed) -> tuple[str, ...]:
-    size = "size not reported" if event.amount_usd is None else f"USD {_number(event.amount_usd)}"
+    size = "size not reported" if event.amount_usd is None else f"USD {number(event.amount_usd)}"
     return size, event.facility, f"to {event.ends}" if event.ends else ""
 
 
@@ -539,17 +454,17 @@ def _programme(event: IMFProgramAgreed) -> tuple[str, ...]:
 _KEY_FIGURES: dict[type[Event], Callable[[Any], tuple[str, ...]]] = {
     IMFProgramAgreed: _programme,
     ReservePurchase: lambda e: (
-        f"{_number(e.amount)} {e.asset} bought",
-        f"at USD {_number(e.price_usd)} each" if e.price_usd is not None else "",
+        f"{number(e.amount)} {e.asset} bought",
+        f"at USD {number(e.price_usd)} each" if e.price_usd is not None else "",
     ),
-    ReserveSale: lambda e: (f"{_number(e.amount)} {e.asset} sold",),
-    HoldingsReported: lambda e: (f"{_number(e.amount)} {e.asset} held", e.basis),
+    ReserveSale: lambda e: (f"{number(e.amount)} {e.asset} sold",),
+    HoldingsReported: lambda e: (f"{number(e.amount)} {e.asset} held", e.basis),
     ReserveAnnounced: lambda e: (f"{e.asset} reserve {e.stage.value}",),
     LegalTenderAdopted: lambda e: (f"{e.asset} legal tender",),
     LegalTenderStatusChanged: lambda e: (f"{e.asset}: {e.status.value.replace('_', ' ')}",),
     CryptoBanChanged: lambda e: (f"{e.scope}: {'banned' if e.banned else 'allowed'}",),
-    MiningPowerAllocated: lambda e: (f"{_number(e.megawatts)} MW",),
-    AdoptionEstimated: lambda e: (f"{_number(e.holders)} holders",),
+    MiningPowerAllocated: lambda e: (f"{number(e.megawatts)} MW",),
+    AdoptionEstimated: lambda e: (f"{number(e.holders)} holders",),
     OfficialAppointed: lambda e: (e.person, e.role),
     RegulatorEstablished: lambda e: (f"{e.name} ({e.acronym})" if e.acronym else e.name,),
     VisitPlanned: lambda e: (f"{e.official} to {country_name(e.host)}",),
