@@ -368,8 +368,11 @@ def _parsed_latest(stored: StoredState) -> _Latest | None:
     """The stored state, or None when it is of another format or projection version; any other state
     not as the projection writes it raises (mostly ``ValueError`` naming what is wrong)."""
     obj = _exactly(dict)(loads(stored.content))
-    if _version(obj) is not None:
-        return None
+    return None if _version(obj) is not None else _latest_of(obj, stored)
+
+
+def _latest_of(obj: dict[str, Any], stored: StoredState) -> _Latest:
+    """The state of the parsed content *obj* of *stored*, of this version's format and projection."""
     if obj.get("position") != stored.position or obj.get("digest") != stored.digest:
         raise ValueError("its content names another record than the one it is stored at")
     try:
@@ -411,7 +414,7 @@ def unused_stored_state(log: EventLog) -> tuple[bool, str] | None:
             obj = _exactly(dict)(loads(stored.content))
             other = _version(obj)
             if other is None:
-                _parsed_latest(stored)
+                _latest_of(obj, stored)
                 return None
     except Exception as exc:
         why = f"the field {reprlib.repr(exc.args[0])} is missing" if isinstance(exc, KeyError) else str(exc)
