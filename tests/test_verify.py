@@ -54,18 +54,54 @@ def test_a_changed_index_column_is_reported_with_its_position_and_column(tmp_pat
     assert column in report.reason
 
 
-@pytest.mark.parametrize("position", [5, 1000, 0, -3])
-def test_a_country_index_row_for_a_position_the_log_does_not_hold_is_reported(tmp_path, position):
+@pytest.mark.parametrize(
+    ("position", "shown"),
+    [("5", "5"), ("1000", "1000"), ("0", "0"), ("-3", "-3"), ("2.5", "2.5"), ("'x'", "'x'")],
+)
+def test_a_country_index_row_for_a_position_the_log_does_not_hold_is_reported(tmp_path, position, shown):
     # Reads pass over such a row, but the next append at that position would put its record under the
-    # row's country too.
+    # row's country too. The records are intact, so no record's position is named as the first bad one.
     path = _sqlite_log(tmp_path)
     _tamper(path, f"INSERT INTO record_countries (country, position) VALUES ('US', {position})")
 
     with pt.open_log(path) as log:
         report = log.verify()
 
-    assert (False, position, 4) == (report.ok, report.first_bad_position, report.head)
-    assert f"country index lists position {position} (for US)" in report.reason
+    assert (False, None, 4) == (report.ok, report.first_bad_position, report.head)
+    assert f"country index lists position {shown} (for 'US')" in report.reason
+
+
+def test_a_country_index_row_reason_shows_control_characters_as_escapes(tmp_path):
+    path = _sqlite_log(tmp_path)
+    _tamper(
+        path, "INSERT INTO record_countries (country, position) VALUES (char(27) || '[2J' || char(10), 9)"
+    )
+
+    with pt.open_log(path) as log:
+        report = log.verify()
+
+    assert not report.ok
+    assert r"\x1b[2J\n" in report.reason
+    assert not any(character in report.reason for character in "\x1b\n")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE record_countries SET country = CAST(country AS BLOB) WHERE position = 2",
+        "UPDATE records SET countries = CAST(countries AS BLOB) WHERE position = 2",
+        "UPDATE records SET type = CAST(type AS BLOB) WHERE position = 2",
+    ],
+)
+def test_an_index_value_stored_as_bytes_is_reported(tmp_path, statement):
+    # A read selecting 'SV' does not match the bytes b'SV', so it would leave the record out.
+    path = _sqlite_log(tmp_path)
+    _tamper(path, statement)
+
+    with pt.open_log(path) as log:
+        report = log.verify()
+
+    assert (False, 2) == (report.ok, report.first_bad_position)
 
 
 def test_an_append_after_a_country_index_row_beyond_the_head_is_reported_by_verify(tmp_path):
@@ -203,8 +239,8 @@ def test_a_postgres_country_index_row_for_a_position_the_log_does_not_hold_is_re
         with pt.open_log(url) as log:
             report = log.verify()
 
-    assert (False, position, 4) == (report.ok, report.first_bad_position, report.head)
-    assert f"country index lists position {position} (for US)" in report.reason
+    assert (False, None, 4) == (report.ok, report.first_bad_position, report.head)
+    assert f"country index lists position {position} (for 'US')" in report.reason
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import abc
 import datetime as _dt
 import hashlib
+import reprlib
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -471,21 +472,24 @@ class BaseLog(abc.ABC):
             digest, checked = row.digest, checked + 1
         beyond = self._indexed_beyond(checked)
         if beyond is not None:
-            position, country = beyond
             # Reads pass over such a row, but the next append at its position would be indexed under its
-            # country too.
-            return _bad(
-                checked,
-                digest,
-                position,
-                f"the stored country index lists position {position} (for {country}), which the log does not "
-                "hold: the index was changed",
+            # country too. The records are intact, so no position is the first bad one.
+            position, country = beyond
+            shown = str(position) if type(position) is int else reprlib.repr(position)
+            return VerifyReport(
+                ok=False,
+                checked=checked,
+                reason=f"the stored country index lists position {shown} (for {reprlib.repr(country)}), "
+                "which the log does not hold: the index was changed",
+                head=checked,
+                head_digest=digest,
             )
         return VerifyReport(ok=True, checked=checked, head=checked, head_digest=digest)
 
-    def _indexed_beyond(self, head: int) -> tuple[int, str] | None:
-        """The lowest ``(position, country)`` the store's country index holds outside positions 1 to
-        *head*, or None (also for a store whose country index is built from its records)."""
+    def _indexed_beyond(self, head: int) -> tuple[object, object] | None:
+        """The lowest ``(position, country)``, as stored, that the store's country index holds for no
+        record: outside positions 1 to *head*, or not an integer. None when there is none (also for a
+        store whose country index is built from its records)."""
         return None
 
     # -- stored states ----------------------------------------------------------------------------------

@@ -263,7 +263,7 @@ class PostgresLog(IndexedLog):
         # The key columns come with every row: a second round trip per page would cost more.
         return batch, tuple(batch[-1][4:]) if len(batch) == _BATCH else None
 
-    def _indexed_beyond(self, head: int) -> tuple[int, str] | None:
+    def _indexed_beyond(self, head: int) -> tuple[object, object] | None:
         with self._mutex:
             self._check_open()
             row = self._conn.execute(

@@ -57,11 +57,18 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 _PREVIOUS = "(SELECT p.digest FROM records p WHERE p.position = r.position - 1)"
 _COLUMNS = f"r.position, r.recorded_at, r.digest, r.event, {_PREVIOUS}"
 
+# A country stored as anything but text (bytes, say) is shown quoted (X'5356'), so that it differs from
+# the event's: a read selecting 'SV' would not find it.
 _STORED_INDEX = """
-SELECT r.position, r.type, r.event_id, r.countries, r.vt_earliest, r.vt_latest, r.vt_rank, c.countries
+SELECT r.position, r.type, r.event_id,
+    CASE typeof(r.countries) WHEN 'text' THEN r.countries ELSE quote(r.countries) END,
+    r.vt_earliest, r.vt_latest, r.vt_rank, c.countries
 FROM records r
-LEFT JOIN (SELECT position, group_concat(country) AS countries FROM record_countries GROUP BY position) c
-    ON c.position = r.position
+LEFT JOIN (
+    SELECT position, group_concat(CASE typeof(country) WHEN 'text' THEN country ELSE quote(country) END)
+        AS countries
+    FROM record_countries GROUP BY position
+) c ON c.position = r.position
 ORDER BY r.position
 """
 
@@ -382,13 +389,14 @@ class SQLiteLog(IndexedLog):
             ).fetchone()
         return batch, tuple(last)
 
-    def _indexed_beyond(self, head: int) -> tuple[int, str] | None:
+    def _indexed_beyond(self, head: int) -> tuple[object, object] | None:
         with self._mutex, self._sqlite_errors():
             self._check_open()
             row = (
                 self._reader()
                 .execute(
-                    "SELECT position, country FROM record_countries WHERE position NOT BETWEEN 1 AND ? "
+                    "SELECT position, country FROM record_countries "
+                    "WHERE typeof(position) != 'integer' OR position NOT BETWEEN 1 AND ? "
                     "ORDER BY position, country LIMIT 1",
                     (head,),
                 )
