@@ -15,7 +15,7 @@ The stored content is canonical JSON (docs/log.md, "Stored states"), never pickl
 
     {"countries": {"SV": {"checkpoint": {...}, "checkpoint_last": [earliest, latest, rank, "event id"],
                           "tail": [event, ...]}, ...},
-     "digest": "<digest of the record at position>", "format": 3, "position": 1234,
+     "digest": "<digest of the record at position>", "format": 4, "position": 1234,
      "projection": "policytracker.country_states", "projection_version": 1,
      "replacements": ["<id of each standing correction's replacement>", ...]}
 
@@ -62,7 +62,7 @@ __all__ = ["SnapshotInfo", "latest_country_states", "save_snapshot", "unused_sto
 
 #: The name the built-in projection's latest state is stored under, and the version of its format.
 NAME = COUNTRY_STATES.name
-FORMAT = 3
+FORMAT = 4
 # Appended records beyond which folding them in one by one costs more than a streamed replay.
 _MAX_NEW = 200_000
 
@@ -607,6 +607,21 @@ def _set_of(one: Callable[[Any], Any]) -> Callable[[Any], frozenset[Any]]:
     return read
 
 
+def _pairs_of(value: Callable[[Any], Any]) -> Callable[[Any], FrozenMap[str, Any]]:
+    """A reader of a mapping written as a list of ``[key, value]`` pairs, in order, each key once."""
+
+    def read(items: Any) -> FrozenMap[str, Any]:
+        pairs = {}
+        for pair in _exactly(list)(items):
+            key, item = _exactly(list)(pair)
+            pairs[_exactly(str)(key)] = value(item)
+        if len(pairs) != len(items):
+            raise ValueError("a mapping with a key written twice")
+        return FrozenMap(pairs)
+
+    return read
+
+
 def _amount(text: Any) -> Decimal:
     """An amount as the projection writes it (``str`` of a ``Decimal``, so ``"0E-8"`` too, and nothing
     else that ``Decimal`` reads, such as ``" 7 "`` or ``"7_0"``): finite, zero or more."""
@@ -637,11 +652,11 @@ def _field_codec(hint: Any) -> _Pair:
             lambda items: tuple([one_decode(item) for item in _exactly(list)(items)])
         )
     if origin in (Mapping, collections.abc.Mapping, dict):
+        # As [key, value] pairs in the mapping's order, which tables show: a JSON object's keys would be
+        # sorted by the canonical form.
         value_encode, value_decode = _value_codec(args[1])
-        return (lambda items: {key: value_encode(value) for key, value in items.items()}), (
-            lambda items: FrozenMap(
-                {key: value_decode(value) for key, value in _exactly(dict)(items).items()}
-            )
+        return (lambda items: [[key, value_encode(value)] for key, value in items.items()]), _pairs_of(
+            value_decode
         )
     raise TypeError(f"CountryState: no stored form for a field of type {hint!r}")
 
