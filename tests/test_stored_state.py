@@ -695,3 +695,191 @@ def test_a_state_of_a_shape_the_projection_never_writes_is_ignored_and_reported_
     assert 1 == len(err)
     assert "not ok: the stored latest state is not as the projection writes it (" in err[0]
     assert "reads ignore it" in err[0]
+
+
+def _upper_tail_id(obj):
+    obj["countries"]["SV"]["tail"][0]["event_id"] = obj["countries"]["SV"]["tail"][0]["event_id"].upper()
+
+
+def _braced_listed_id(obj):
+    concern = obj["countries"]["SV"]["checkpoint"]["imf_concerns"][0]
+    concern["event_id"] = "{" + concern["event_id"] + "}"
+
+
+def _twice_replaced(obj):
+    obj["replacements"] = [*obj["replacements"], *obj["replacements"]]
+
+
+FORGED = [
+    ("an event id in upper case", _upper_tail_id),
+    ("a listed event's id in braces", _braced_listed_id),
+    ("a replacement listed twice", _twice_replaced),
+    ("a key of its own at the top", lambda obj: obj.update(note="mine")),
+    ("a key of its own in a country's entry", lambda obj: obj["countries"]["SV"].update(note="mine")),
+    ("the format as a fraction", lambda obj: obj.update(format=4.0)),
+    ("the projection version as true", lambda obj: obj.update(projection_version=True)),
+    ("the position as a fraction", lambda obj: obj.update(position=float(obj["position"]))),
+    ("no projection", lambda obj: obj.pop("projection")),
+    ("another projection", lambda obj: obj.update(projection="mine")),
+]
+
+
+@pytest.mark.parametrize(("damage", "edit"), FORGED, ids=[forged[0] for forged in FORGED])
+def test_a_stored_state_not_written_as_the_projection_writes_it_is_ignored_and_reported(
+    tmp_path, damage, edit, monkeypatch, capsys
+):
+    import hashlib
+
+    from policytracker._canonical import canonical_json
+
+    monkeypatch.setattr(_stored, "_WINDOW", 1)
+    with seeded(tmp_path) as log:
+        log.append(
+            [pt.IMFConcernRaised(occurred=f"202{n}", country="SV", topic=f"topic {n}") for n in (2, 3)]
+        )
+        correction = pt.EventCorrected(
+            occurred="2026-01-01", target=pt.load_events(DATASET)[0].event_id, replacement=purchase(amount=3)
+        )
+        log.append([correction])
+        pt.save_snapshot(log)
+        assert in_order(latest_country_states(log)) == in_order(whole(log))
+    content, _ = _states_row(tmp_path / "log.db")
+    obj = json.loads(content)
+    assert obj["replacements"]
+    assert obj["countries"]["SV"]["checkpoint"]["imf_concerns"]
+    edit(obj)
+    other = canonical_json(obj)
+    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert latest_country_states(log) is None
+    capsys.readouterr()
+    assert 1 == main(["verify", str(tmp_path / "log.db")])
+    assert "not ok: the stored latest state is not as the projection writes it" in capsys.readouterr().err
+
+
+def test_a_stored_state_taken_before_the_first_record_holds_no_country(tmp_path, capsys):
+    import hashlib
+
+    from policytracker._canonical import canonical_json
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        log.append([purchase(amount=7)])
+        pt.save_snapshot(log)
+    content, _ = _states_row(tmp_path / "log.db")
+    obj = json.loads(content)
+    obj.update(position=0, digest="")
+    other = canonical_json(obj)
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        connection.execute(
+            "UPDATE states SET position = 0, digest = '', content = ?, content_digest = ?",
+            (other, hashlib.sha256(other.encode()).hexdigest()),
+        )
+    connection.close()
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert latest_country_states(log) is None
+        assert 7 == pt.country_states(log)["SV"].holdings["BTC"]
+    assert 1 == main(["verify", str(tmp_path / "log.db")])
+    assert "taken before the first record" in capsys.readouterr().err
+
+
+def test_a_stored_state_that_already_holds_an_event_appended_after_it_is_ignored(tmp_path):
+    # The state of position 1, with the event of position 2 already among its kept events: folding
+    # position 2 on top would count it twice.
+    import hashlib
+
+    from policytracker._canonical import canonical_json
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        log.append([purchase(amount=7)])
+        log.append([purchase(amount=5, occurred="2025-07")])
+        pt.save_snapshot(log)
+        first = next(log.read())
+    content, _ = _states_row(tmp_path / "log.db")
+    obj = json.loads(content)
+    obj.update(position=1, digest=first.digest)
+    other = canonical_json(obj)
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        connection.execute(
+            "UPDATE states SET position = 1, digest = ?, content = ?, content_digest = ?",
+            (first.digest, other, hashlib.sha256(other.encode()).hexdigest()),
+        )
+    connection.close()
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert latest_country_states(log) is None
+        assert 12 == pt.country_states(log)["SV"].holdings["BTC"]
+
+
+def test_the_command_line_uses_an_empty_stored_state_as_the_library_does(tmp_path, capsys):
+    with pt.open_log(tmp_path / "log.db") as log:
+        pt.save_snapshot(log)
+        log.append([purchase(amount=7)])
+        assert {"SV"} == set(pt.country_states(log))
+
+    assert 0 == main(["replay", str(tmp_path / "log.db"), "--format", "json"])
+    assert {"SV"} == set(json.loads(capsys.readouterr().out))
+
+
+def _officials_swapped(obj):
+    checkpoint = obj["countries"]["SV"]["checkpoint"]
+    checkpoint["officials"] = [["Minister", "Amy"], ["Treasurer", "Zed"]]
+
+
+FALSE = [
+    ("a country left out", ["RU"], lambda obj: obj["countries"].pop("RU")),
+    ("no country at all", ["PK", "RU", "SV"], lambda obj: obj.update(countries={})),
+    (
+        "a holdings figure changed",
+        ["SV"],
+        lambda obj: _put(obj["countries"]["SV"]["checkpoint"], "holdings", "BTC", "1"),
+    ),
+    ("the officials in another order", ["SV"], _officials_swapped),
+]
+
+
+@pytest.mark.parametrize(("damage", "codes", "edit"), FALSE, ids=[false[0] for false in FALSE])
+def test_the_command_line_finds_a_well_formed_false_state(tmp_path, damage, codes, edit, monkeypatch, capsys):
+    # Such a state matches its digest and its shape, so reads trust it; verify folds every record and
+    # compares.
+    import hashlib
+
+    from policytracker._canonical import canonical_json
+
+    monkeypatch.setattr(_stored, "_WINDOW", 1)
+    with seeded(tmp_path) as log:
+        log.append(
+            [
+                pt.OfficialAppointed(occurred="2026-01", country="SV", role="Treasurer", person="Zed"),
+                pt.OfficialAppointed(occurred="2026-02", country="SV", role="Minister", person="Amy"),
+                *[
+                    pt.PolicyStatement(occurred="2026-03", country="SV", text=f"Nothing {n}.")
+                    for n in range(4)
+                ],
+            ]
+        )
+        pt.save_snapshot(log)
+        log.append([purchase(amount=1, occurred="2026-04")])  # folded on top when read
+    content, _ = _states_row(tmp_path / "log.db")
+    obj = json.loads(content)
+    officials = obj["countries"]["SV"]["checkpoint"]["officials"]
+    assert officials.index(["Treasurer", "Zed"]) < officials.index(["Minister", "Amy"])
+    edit(obj)
+    other = canonical_json(obj)
+    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert log.verify().ok  # the records, and the state as stored data, are intact
+        trusted = pt.country_states(log)
+        assert in_order(trusted) != in_order(whole(log))
+    capsys.readouterr()
+    assert 1 == main(["verify", str(tmp_path / "log.db")])
+    err = capsys.readouterr().err.splitlines()
+    assert 1 == len(err)
+    assert f"differs from the state folded from every record (for {', '.join(codes)})" in err[0]
+    assert "policytracker snapshot LOG --rebuild" in err[0]
+
+    # The command line answers from the stored state as the library does, false or not.
+    assert 0 == main(["replay", str(tmp_path / "log.db"), "--format", "json"])
+    assert sorted(trusted) == sorted(json.loads(capsys.readouterr().out))

@@ -58,7 +58,7 @@ from policytracker._projections._history import Resolver, ValidKey, stream_effec
 from policytracker._validation import to_asset
 from policytracker.exceptions import ConcurrencyError
 
-__all__ = ["SnapshotInfo", "latest_country_states", "save_snapshot", "unused_stored_state"]
+__all__ = ["SnapshotInfo", "latest_country_states", "save_snapshot", "stored_state_problem"]
 
 #: The name the built-in projection's latest state is stored under, and the version of its format.
 NAME = COUNTRY_STATES.name
@@ -157,7 +157,10 @@ def save_snapshot(log: EventLog, *, rebuild: bool = False) -> SnapshotInfo:
     if not isinstance(log, StateKeeper):
         raise TypeError(f"{log!r} cannot keep a stored state")
     base = None if rebuild else _decoded(log.load_state(NAME))
-    latest = _brought_up_to_date(log, base) if base is not None else None
+    try:
+        latest = _brought_up_to_date(log, base) if base is not None else None
+    except _Untrusted:
+        latest = None
     if latest is None:
         latest = _folded_whole(log)
     log.save_state(StoredState(NAME, latest.position, latest.digest, _encoded(latest)))
@@ -177,7 +180,10 @@ def latest_country_states(log: EventLog) -> Mapping[str, CountryState] | None:
     base = _decoded(log.load_state(NAME))
     if base is None:
         return None
-    latest = _brought_up_to_date(log, base)
+    try:
+        latest = _brought_up_to_date(log, base)
+    except _Untrusted:
+        return None
     return None if latest is None else FrozenMap(dict(sorted(latest.states.items())))
 
 
@@ -264,9 +270,17 @@ def _chain_countries(log: StateKeeper, resolver: Resolver, amendments: list[Even
     return countries
 
 
+class _Untrusted(ValueError):
+    """A stored state that its log shows to be false: it is ignored, never trusted."""
+
+
 def _brought_up_to_date(log: EventLog, base: _Latest) -> _Latest | None:
     """*base* with the records appended since folded in; None when too many were appended to be worth it.
-    Countries touched by an amendment or a back-dated event are refolded alone."""
+    Countries touched by an amendment or a back-dated event are refolded alone.
+
+    Raises:
+        _Untrusted: *base* already holds an event appended after it.
+    """
     assert isinstance(log, StateKeeper)
     if log.head - base.position > _MAX_NEW:
         return None
@@ -300,6 +314,8 @@ def _brought_up_to_date(log: EventLog, base: _Latest) -> _Latest | None:
         if code in refold:
             continue
         kept = entry.tail if entry is not None else ()
+        if kept and not {event.event_id for event in kept}.isdisjoint(event.event_id for event in events):
+            raise _Untrusted(f"{code}: kept events appended after the record it was taken at")
         merged = sorted([*kept, *events], key=valid_time_key)
         entries[code] = _window_of(code, merged, entry)
     for code in refold:
@@ -373,39 +389,59 @@ def _parsed_latest(stored: StoredState) -> _Latest | None:
 
 def _latest_of(obj: dict[str, Any], stored: StoredState) -> _Latest:
     """The state of the parsed content *obj* of *stored*, of this version's format and projection."""
-    if obj.get("position") != stored.position or obj.get("digest") != stored.digest:
+    if obj.keys() != _TOP_KEYS:
+        raise ValueError("top-level fields other than the format's")
+    if _exactly(int)(obj["position"]) != stored.position or obj["digest"] != stored.digest:
         raise ValueError("its content names another record than the one it is stored at")
+    countries = _exactly(dict)(obj["countries"])
+    texts = _exactly(list)(obj["replacements"])
+    if stored.position == 0 and (countries or texts):
+        raise ValueError("a state taken before the first record, which holds no country")
     try:
-        entries = {
-            code: _decoded_entry(code, entry) for code, entry in _exactly(dict)(obj["countries"]).items()
-        }
+        entries = {code: _decoded_entry(code, entry) for code, entry in countries.items()}
     finally:
         _IDS.clear()
     for code, entry in entries.items():
         # A partnership is about both countries, so each partner has an entry of its own.
         if entry.state is not None and not entry.state.partners <= entries.keys():
             raise ValueError(f"{code}: a partner without an entry of its own")
-    replacements = frozenset(_event_id(text) for text in _exactly(list)(obj["replacements"]))
-    return _Latest(position=stored.position, digest=stored.digest, entries=entries, replacements=replacements)
+    replacements = [_event_id(text) for text in texts]
+    if any(earlier >= later for earlier, later in itertools.pairwise(texts)):
+        raise ValueError("replacements not written as a sorted list without repeats")
+    return _Latest(
+        position=stored.position, digest=stored.digest, entries=entries, replacements=frozenset(replacements)
+    )
+
+
+_TOP_KEYS = {"countries", "digest", "format", "position", "projection", "projection_version", "replacements"}
+_ENTRY_KEYS = {"checkpoint", "checkpoint_last", "tail"}
 
 
 def _version(obj: dict[str, Any]) -> str | None:
-    """How the format, projection or projection version of a stored state *obj* differs from what this
-    version reads and writes, or None when they are the same."""
+    """How the format or projection version of a stored state *obj* differs from what this version reads
+    and writes (each a whole number), or None when they are the same. Raises ``ValueError`` for a state
+    of another projection, or whose format or projection version is not a whole number: the projection
+    never writes one."""
     if obj.get("projection") != NAME:
-        return f"of the projection {reprlib.repr(obj.get('projection'))}"
-    if obj.get("format") != FORMAT:
-        return f"of format {reprlib.repr(obj.get('format'))}"
-    if obj.get("projection_version") != COUNTRY_STATES.version:
-        return f"of projection version {reprlib.repr(obj.get('projection_version'))}"
+        raise ValueError(f"the projection {reprlib.repr(obj.get('projection'))}, not {NAME!r}")
+    written, version = obj.get("format"), obj.get("projection_version")
+    if type(written) is not int or type(version) is not int:
+        raise ValueError("a format or projection version that is not a whole number")
+    if written != FORMAT:
+        return f"of format {written}"
+    if version != COUNTRY_STATES.version:
+        return f"of projection version {version}"
     return None
 
 
-def unused_stored_state(log: EventLog) -> tuple[bool, str] | None:
-    """Why reads do not use the stored latest state of *log* although it matches its content digest and
-    the log (``verify()`` reports one that does not): ``(True, why)`` for a state not as the projection
-    writes it, ``(False, why)`` for one of another format or projection version (another version of
-    policytracker wrote it); None when there is none, or reads use it."""
+def stored_state_problem(log: EventLog) -> tuple[bool, str] | None:
+    """What is wrong with the stored latest state of *log*, beyond what ``verify()`` checks (its digests
+    and the record it was taken at), as ``(damaged, message)``; None when there is none, or nothing is.
+
+    Damaged: a state not as the projection writes it, which reads ignore; or one that, brought up to
+    date, differs from the state folded from every record, which reads would trust (found by folding the
+    whole log, so this costs a replay). Not damaged: a state of another format or projection version,
+    which another version of policytracker wrote and reads ignore until it is written again."""
     stored = log.load_state(NAME) if isinstance(log, StateKeeper) else None
     if stored is None:
         return None
@@ -414,21 +450,57 @@ def unused_stored_state(log: EventLog) -> tuple[bool, str] | None:
             obj = _exactly(dict)(loads(stored.content))
             other = _version(obj)
             if other is None:
-                _latest_of(obj, stored)
-                return None
+                latest = _brought_up_to_date(log, _latest_of(obj, stored))
     except Exception as exc:
         why = f"the field {reprlib.repr(exc.args[0])} is missing" if isinstance(exc, KeyError) else str(exc)
-        return (
-            True,
-            f"the stored latest state is not as the projection writes it ({why or type(exc).__name__})",
+        why = why or type(exc).__name__
+        return True, (
+            f"the stored latest state is not as the projection writes it ({_bounded(why)}); reads ignore it "
+            "and fold every record (write it again with policytracker snapshot LOG)"
         )
-    return False, (
-        f"the stored latest state is {other}, which this version of policytracker does not read (it writes "
-        f"format {FORMAT}, projection version {COUNTRY_STATES.version})"
+    if other is not None:
+        return False, (
+            f"the stored latest state is {other}, which this version of policytracker does not read (it "
+            f"writes format {FORMAT}, projection version {COUNTRY_STATES.version}): reads fold every record "
+            "until `policytracker snapshot LOG` writes it again"
+        )
+    if latest is None:  # so much appended since that reads fold every record anyway
+        return None
+    folded = _folded_whole(log)
+    if folded.position != latest.position:  # appended meanwhile: nothing to compare at one position
+        return None
+    differing = [
+        code
+        for code in sorted(folded.entries.keys() | latest.entries.keys())
+        if _ordered(folded.states.get(code)) != _ordered(latest.states.get(code))
+    ]
+    if not differing:
+        return None
+    return True, (
+        f"the stored latest state, with what was appended since, differs from the state folded from every "
+        f"record (for {_bounded(', '.join(differing))}); reads use it, so write it again with policytracker "
+        "snapshot LOG --rebuild"
     )
 
 
+def _ordered(state: CountryState | None) -> tuple[Any, ...] | None:
+    """*state*'s values, each mapping as its items in order (which tables show), for comparing."""
+    if state is None:
+        return None
+    return tuple(
+        tuple(value.items()) if isinstance(value, Mapping) else value
+        for value in attrs.astuple(state, recurse=False)
+    )
+
+
+def _bounded(text: str, limit: int = 300) -> str:
+    """*text*, cut to *limit* characters with an ellipsis, for a one-line message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _decoded_entry(code: str, obj: dict[str, Any]) -> _Entry:
+    if _exactly(dict)(obj).keys() != _ENTRY_KEYS:
+        raise ValueError(f"{reprlib.repr(code)}: fields other than checkpoint, checkpoint_last and tail")
     if normalize_country(code) != code:
         raise ValueError(
             f"a state under {reprlib.repr(code)}, which is not a country code as the projection writes it"
@@ -588,11 +660,18 @@ def _event_of(cls: type[Event]) -> Callable[[Any], Event]:
 
 
 def _stored_event(obj: Any) -> Event:
-    """An event in its stored form, which always holds its id (decoding would derive a missing one)."""
-    if "event_id" not in _exactly(dict)(obj):
+    """An event in its stored form, which always holds its id as written (decoding would derive a
+    missing one, and reads other forms)."""
+    written = _exactly(dict)(obj).get("event_id")
+    if written is None:
         raise ValueError("an event without its id")
+    if written.__class__ is not str or not _ID_TEXT.fullmatch(written):
+        raise ValueError(f"expected an event id as written, got {reprlib.repr(written)}")
     event: Event = decode_event(obj)
     return event
+
+
+_ID_TEXT = re.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _set_of(one: Callable[[Any], Any]) -> Callable[[Any], frozenset[Any]]:
