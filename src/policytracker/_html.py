@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from policytracker._events import Event, EventCorrected, EventRetracted, Source
 from policytracker._log import EventLog, redact_url
-from policytracker._present import country_label, state_rows, summary, type_name
+from policytracker._present import counted, country_label, state_rows, summary, type_name
 from policytracker._projections import CountryState
 from policytracker._safetext import visible
 from policytracker.exceptions import PolicyTrackerError
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "changes_html",
-    "counted",
     "event_cell",
     "link",
     "log_html",
@@ -159,11 +158,6 @@ def changes_html(changes: Changes) -> str:
     for code in changes.countries:
         parts.append(compare_table(changes.before[code], changes.after[code], changes))
     return f'<div class="policytracker-changes">{"".join(parts)}</div>'
-
-
-def counted(count: int, one: str, many: str = "") -> str:
-    """``1 event``, ``2 events`` (*many*: the plural, when it is not *one* + s)."""
-    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def records_table(records: Sequence[Recorded], changes: Changes) -> str:

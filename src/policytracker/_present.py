@@ -49,6 +49,7 @@ __all__ = [
     "Family",
     "Mark",
     "basis",
+    "counted",
     "country_label",
     "family_of",
     "holding",
@@ -109,6 +110,11 @@ def number(value: Decimal | int) -> str:
     """*value* with thousands separators and no trailing zeros: ``6,238``, ``0.5``."""
     text = f"{value:,f}" if isinstance(value, Decimal) else f"{value:,}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def counted(count: int, one: str, many: str = "") -> str:
+    """``1 event``, ``2 events`` (*many*: the plural, when it is not *one* + s)."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def country_label(code: str) -> str:

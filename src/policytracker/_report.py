@@ -24,7 +24,6 @@ from policytracker._countries import normalize_country
 from policytracker._events import Event, EventCorrected, HoldingsReported, ReservePurchase, ReserveSale
 from policytracker._html import (
     changes_html,
-    counted,
     event_cell,
     log_html,
     sources_html,
@@ -35,7 +34,7 @@ from policytracker._html import (
 )
 from policytracker._log import EventLog, Recorded
 from policytracker._plot import plot_holdings, plot_timeline, require_matplotlib
-from policytracker._present import STATUSES, Mark, country_label, lane_marks
+from policytracker._present import STATUSES, Mark, counted, country_label, lane_marks
 from policytracker._projections import CountryState, country_state
 from policytracker._projections._history import AsOf, KnownAt, check_as_of, check_known_at
 

@@ -67,7 +67,7 @@ from policytracker._log import (
     redact_url,
 )
 from policytracker._plot import require_matplotlib
-from policytracker._present import basis, number, plain_number, state_rows
+from policytracker._present import basis, counted, number, plain_number, state_rows
 from policytracker._projections import COUNTRY_STATES, CountryState, country_state, fold
 from policytracker._projections._history import check_as_of, check_known_at, stream_effective
 from policytracker._projections._stored import latest_country_states, save_snapshot, stored_state_problem
@@ -388,7 +388,7 @@ def _print_states(states: Mapping[str, CountryState], out: IO[str]) -> None:
         if index:
             out.write("\n")
         last = f", last {state.last_occurred}" if state.last_occurred else ""
-        _say(out, f"{country_name(code)} ({code}): {state.event_count} events{last}")
+        _say(out, f"{country_name(code)} ({code}): {counted(state.event_count, 'event')}{last}")
         for label, text in state_rows(state):
             _say(out, f"  {label:<15} {text}")
 
@@ -724,7 +724,7 @@ def _export(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             with _target(args.output, out) as target:
                 count = dump_events(events, target)
     if args.output:
-        _say(err, f"exported {count} events to {args.output}")
+        _say(err, f"exported {counted(count, 'event')} to {args.output}")
     return 0
 
 
@@ -736,7 +736,7 @@ def _snapshot(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         if info.refolded is None
         else f"brought up to date; refolded {', '.join(info.refolded) or 'no country'}"
     )
-    countries = f"{info.countries} {'country' if info.countries == 1 else 'countries'}"
+    countries = counted(info.countries, "country", "countries")
     _say(out, f"stored the latest state of {countries} at position {info.position} ({how})")
     return 0
 
@@ -767,6 +767,11 @@ def _new_file(path: str, *, binary: bool = False) -> Iterator[IO[Any]]:
         raise
 
 
+def _have(count: int) -> str:
+    """``1 event has``, ``2 events have``."""
+    return f"{counted(count, 'event')} {'has' if count == 1 else 'have'}"
+
+
 def _export_csv(log: EventLog, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     events = list(_Progress("exporting", err).track(stream_effective(log)))
     with _target(args.output, out) as target:
@@ -774,17 +779,17 @@ def _export_csv(log: EventLog, args: argparse.Namespace, out: IO[str], err: IO[s
     if written.several_sources:
         _say(
             err,
-            f"note: {written.several_sources} events have more than one source; the CSV keeps the first "
+            f"note: {_have(written.several_sources)} more than one source; the CSV keeps the first "
             "of each (export as jsonl to keep them all)",
         )
     if written.protected:
         _say(
             err,
-            f"note: {written.protected} events have text beginning with =, +, -, @, a tab or a carriage "
+            f"note: {_have(written.protected)} text beginning with =, +, -, @, a tab or a carriage "
             "return, written with a leading ' so that spreadsheets do not run it as a formula",
         )
     if written.not_in_csv:
-        _say(err, f"note: {written.not_in_csv} events have fields CSV cannot hold, written as JSON")
+        _say(err, f"note: {_have(written.not_in_csv)} fields CSV cannot hold, written as JSON")
     return written.count
 
 
