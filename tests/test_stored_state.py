@@ -883,3 +883,69 @@ def test_the_command_line_finds_a_well_formed_false_state(tmp_path, damage, code
     # The command line answers from the stored state as the library does, false or not.
     assert 0 == main(["replay", str(tmp_path / "log.db"), "--format", "json"])
     assert sorted(trusted) == sorted(json.loads(capsys.readouterr().out))
+
+
+@pytest.mark.parametrize("column", ["content", "name", "content_digest"])
+def test_a_state_row_text_that_is_not_utf8_is_ignored_and_reported_and_replaced(tmp_path, capsys, column):
+    with seeded(tmp_path) as log:
+        expected = whole(log)
+        pt.save_snapshot(log)
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        connection.execute(f"UPDATE states SET {column} = CAST(x'7bff7d' AS TEXT)")
+    connection.close()
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert expected == pt.country_states(log)
+        report = log.verify()
+        assert not report.ok
+        assert "wrong type" in report.reason
+        pt.save_snapshot(log)
+        assert log.verify().ok == (column != "name")  # a row under another name stays beside the new one
+        assert expected == latest_country_states(log)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"[\xff]",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'[["policytracker.country_states", true, "", "", ""]]',
+        b'[["policytracker.country_states", 23.0, "", "", ""]]',
+        b'[["policytracker.country_states", 23, "", "", ""], 7]',
+        "directory",
+    ],
+    ids=[
+        "not utf-8",
+        "nested deep",
+        "position true",
+        "position a fraction",
+        "a row not a row",
+        "a directory",
+    ],
+)
+def test_a_jsonl_states_file_that_cannot_be_read_is_ignored_and_reported(tmp_path, capsys, damage):
+    path = tmp_path / "log.jsonl"
+    with seeded(tmp_path, "log.jsonl") as log:
+        expected = whole(log)
+        pt.save_snapshot(log)
+    states = tmp_path / "log.jsonl.states"
+    if damage == "directory":
+        states.unlink()
+        states.mkdir()
+    else:
+        states.write_bytes(damage)
+
+    with pt.open_log(path) as log:
+        assert expected == pt.country_states(log)
+        report = log.verify()
+    assert not report.ok
+    assert "log.jsonl.states" in report.reason
+    capsys.readouterr()
+    if damage == "directory":
+        assert 1 == main(["snapshot", str(path)])
+        assert "log.jsonl.states" in capsys.readouterr().err
+    else:
+        assert 0 == main(["snapshot", str(path)])
+        with pt.open_log(path) as log:
+            assert log.verify().ok
+            assert expected == latest_country_states(log)

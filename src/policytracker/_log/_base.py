@@ -66,7 +66,15 @@ from policytracker.exceptions import (
     ValidationError,
 )
 
-__all__ = ["BaseLog", "DigestTable", "IndexedLog", "ValidTimeOrdered", "copy_records", "records_to_copy"]
+__all__ = [
+    "BaseLog",
+    "DigestTable",
+    "IndexedLog",
+    "UnreadableStates",
+    "ValidTimeOrdered",
+    "copy_records",
+    "records_to_copy",
+]
 
 T = TypeVar("T")
 
@@ -117,7 +125,11 @@ class BaseLog(abc.ABC):
 
     def _read_states(self) -> list[tuple[str, int, str, str, str]]:
         """Every stored state as ``(name, position, digest, content, content digest)``, as stored (none by
-        default)."""
+        default).
+
+        Raises:
+            UnreadableStates: the store's states cannot be read at all.
+        """
         return []
 
     def _write_state(self, row: tuple[str, int, str, str, str]) -> None:
@@ -499,7 +511,11 @@ class BaseLog(abc.ABC):
         does not match: its content has another digest than the one stored with it, or the log does not
         hold the record it was taken at with that record's digest. Takes no lock."""
         self._check_open()
-        for row in self._read_states():
+        try:
+            rows = self._read_states()
+        except UnreadableStates:  # derived data: ignored, and verify() reports it
+            return None
+        for row in rows:
             if row[0] == name:
                 return None if self._state_mismatch(row) else StoredState(*row[:4])
         return None
@@ -567,7 +583,16 @@ class BaseLog(abc.ABC):
         return ""
 
     def _verify_states(self, report: VerifyReport) -> VerifyReport:
-        for row in self._read_states():
+        try:
+            rows = self._read_states()
+        except UnreadableStates as exc:
+            return attrs.evolve(
+                report,
+                ok=False,
+                reason=f"{exc}; reads ignore the states it keeps (write them again with policytracker "
+                "snapshot LOG)",
+            )
+        for row in rows:
             mismatch = self._state_mismatch(row)
             if mismatch:
                 return attrs.evolve(
@@ -1108,6 +1133,11 @@ def _against(report: VerifyReport, checkpoint: tuple[int, str], found: str | Non
     else:
         return report
     return attrs.evolve(report, ok=False, first_bad_position=min(position, report.head + 1), reason=reason)
+
+
+class UnreadableStates(Exception):
+    """The states a store keeps beside its records cannot be read at all (a file that is not UTF-8 JSON,
+    say); the message names what and why. States are derived data: reads ignore them."""
 
 
 def _content_digest(content: str) -> str:

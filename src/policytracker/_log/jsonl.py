@@ -33,7 +33,7 @@ import attrs
 
 from policytracker._canonical import loads
 from policytracker._codec import Index
-from policytracker._log._base import ValidTimeOrdered
+from policytracker._log._base import UnreadableStates, ValidTimeOrdered
 from policytracker._log._core import (
     Clock,
     NewRecord,
@@ -400,18 +400,31 @@ class JSONLinesLog(ValidTimeOrdered):
         )
 
     def _read_states(self) -> list[tuple[str, int, str, str, str]]:
+        path = self._states_path
         try:
-            text = self._states_path.read_text(encoding="utf-8")
+            rows = json.loads(path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
             return []
-        try:
-            rows = json.loads(text)
-            return [(str(n), int(p), str(d), str(c), str(h)) for n, p, d, c, h in rows]
-        except (ValueError, TypeError):
-            return [("?", 0, "", text, "")]  # unreadable: it matches nothing, so it is ignored and reported
+        except (OSError, ValueError, RecursionError) as exc:  # ValueError: not UTF-8, or not JSON
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise UnreadableStates(f"{path} cannot be read as JSON ({why})") from None
+        # Rows as _write_state writes them: [name, position, digest, content, content digest].
+        kinds = (str, int, str, str, str)
+        if rows.__class__ is not list or not all(
+            row.__class__ is list
+            and len(row) == 5
+            and all(type(v) is k for v, k in zip(row, kinds, strict=True))
+            for row in rows
+        ):
+            raise UnreadableStates(f"{path} does not hold rows of a name, a position, a digest and a content")
+        return [tuple(row) for row in rows]
 
     def _write_state(self, row: tuple[str, int, str, str, str]) -> None:
-        rows = {existing[0]: existing for existing in self._read_states() if existing[0] != "?"}
+        try:
+            kept = self._read_states()
+        except UnreadableStates:  # replaced whole by the rows written now
+            kept = []
+        rows = {existing[0]: existing for existing in kept}
         rows[row[0]] = row
         temporary = self._states_path.with_name(self._states_path.name + ".tmp")
         temporary.write_text(json.dumps([rows[name] for name in sorted(rows)]), encoding="utf-8")

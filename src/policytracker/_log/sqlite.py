@@ -498,7 +498,13 @@ class SQLiteLog(IndexedLog):
             reader = self._reader()
             if reader.execute(_HAS_STATES).fetchone() is None:
                 return []
-            return [tuple(row) for row in reader.execute(_READ_STATES)]
+            # Text that is not UTF-8 comes back as bytes, a value of the wrong type that is ignored and
+            # reported, where the module's own decoding would fail every read.
+            reader.text_factory = _text_or_bytes
+            try:
+                return [tuple(row) for row in reader.execute(_READ_STATES)]
+            finally:
+                reader.text_factory = str
 
     def _write_state(self, row: tuple[str, int, str, str, str]) -> None:
         self._conn.execute(_STATES_TABLE)
@@ -518,6 +524,13 @@ class SQLiteLog(IndexedLog):
     def _close(self) -> None:
         with self._mutex:
             self._conn.close()
+
+
+def _text_or_bytes(data: bytes) -> str | bytes:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
 
 
 def _writable(path: Path) -> bool:
