@@ -5,6 +5,7 @@ import sqlite3
 import pytest
 
 import policytracker as pt
+from policytracker.cli import main
 from tests.log_contract import StepClock, purchase, rechain_sqlite, small_sqlite_history
 
 
@@ -118,6 +119,16 @@ def test_a_newer_storage_schema_is_refused(path):
 
     with pytest.raises(pt.SerializationError, match="newer"):
         pt.open_log(path)
+
+
+@pytest.mark.parametrize("value", ["2.0", "abc", "", " 2", "²"])
+def test_a_storage_schema_version_that_is_not_a_whole_number_is_refused(path, value, capsys):
+    _sql(path, f"UPDATE policytracker_meta SET value = '{value}' WHERE key = 'schema_version'")
+
+    with pytest.raises(pt.SerializationError, match=r"storage schema version .* is not a whole number"):
+        pt.open_log(path)
+    assert 1 == main(["verify", str(path)])
+    assert "is not a whole number" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

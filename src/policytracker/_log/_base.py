@@ -55,6 +55,7 @@ from policytracker._log._core import (
     check_storage_meta,
     decode_stored,
     index_stored,
+    schema_version,
     stored_text,
 )
 from policytracker._serialization import format_timestamp, parse_timestamp
@@ -791,7 +792,7 @@ class IndexedLog(BaseLog):
             )
         else:
             check_storage_meta(self.target, meta, self._STORAGE_SCHEMA)
-            if int(meta.get("schema_version", "0")) < 2:
+            if schema_version(self.target, meta) < 2:
                 self._migrate_to_2(_valid_time_of)
         execute(self._VALID_TIME_INDEX)
 

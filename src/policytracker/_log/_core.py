@@ -232,11 +232,26 @@ def check_storage_meta(target: str, meta: Mapping[str, str], version: int) -> No
     version of policytracker knows."""
     if meta.get("format") != STORAGE_FORMAT:
         raise SerializationError(f"{target}: not a policytracker log (format {meta.get('format')!r})")
-    if int(meta.get("schema_version", "0")) > version:
+    if schema_version(target, meta) > version:
         raise SerializationError(
             f"{target}: the log's storage schema version {meta['schema_version']} is newer than the version "
             f"{version} this policytracker knows; upgrade policytracker"
         )
+
+
+def schema_version(target: str, meta: Mapping[str, str]) -> int:
+    """The storage schema version *meta* records (0 when none: the first logs recorded none).
+
+    Raises:
+        SerializationError: it is not a whole number written in ASCII digits.
+    """
+    value = meta.get("schema_version", "0")
+    if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+        raise SerializationError(
+            f"{target}: the log's storage schema version {value!r} is not a whole number: its metadata was "
+            "changed"
+        )
+    return int(value)
 
 
 def record_json(position: int, recorded_at: str, event_json: str) -> str:

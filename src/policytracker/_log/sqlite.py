@@ -28,6 +28,7 @@ from policytracker._log._core import (
     check_folder,
     check_storage_meta,
     paged,
+    schema_version,
 )
 from policytracker.exceptions import ConcurrencyError, IntegrityError, SerializationError
 
@@ -200,7 +201,7 @@ class SQLiteLog(IndexedLog):
             check_storage_meta(self.target, meta, _SCHEMA_VERSION)
         current = (
             bool(meta)
-            and int(meta.get("schema_version", "0")) >= _SCHEMA_VERSION
+            and schema_version(self.target, meta) >= _SCHEMA_VERSION
             and "records_by_valid_time" in names
         )
         if not current and self.read_only:
