@@ -655,6 +655,7 @@ SHAPES = [
         lambda c: _put(c["SV"]["checkpoint"], "holdings", "BTC", "\u0661\u0660"),
     ),
     ("a set item twice", 1, lambda c: c["SV"]["checkpoint"].update(partners=["PK", "PK"])),
+    ("an amount no sum reaches", 1, lambda c: _put(c["SV"]["checkpoint"], "holdings", "BTC", "1E+999999")),
     ("a kept event without its id", 512, lambda c: c["SV"]["tail"][0].pop("event_id")),
 ]
 
@@ -695,6 +696,7 @@ def test_a_state_of_a_shape_the_projection_never_writes_is_ignored_and_reported_
     assert 1 == len(err)
     assert "not ok: the stored latest state is not as the projection writes it (" in err[0]
     assert "reads ignore it" in err[0]
+    assert "decimal." not in err[0]  # said in words, not as the decimal module's signals
 
 
 def _upper_tail_id(obj):

@@ -55,7 +55,7 @@ from policytracker._projections._country import (
     CountryState,
 )
 from policytracker._projections._history import Resolver, ValidKey, stream_effective, valid_time_key
-from policytracker._validation import to_asset
+from policytracker._validation import EXACT, to_asset
 from policytracker.exceptions import ConcurrencyError
 
 __all__ = ["SnapshotInfo", "latest_country_states", "save_snapshot", "stored_state_problem"]
@@ -703,10 +703,15 @@ def _pairs_of(value: Callable[[Any], Any]) -> Callable[[Any], FrozenMap[str, Any
 
 def _amount(text: Any) -> Decimal:
     """An amount as the projection writes it (``str`` of a ``Decimal``, so ``"0E-8"`` too, and nothing
-    else that ``Decimal`` reads, such as ``" 7 "`` or ``"7_0"``): finite, zero or more."""
+    else that ``Decimal`` reads, such as ``" 7 "`` or ``"7_0"``): finite, zero or more, and with no more
+    digits written out than a sum of amounts can have (``EXACT``'s precision)."""
     number = Decimal(text) if type(text) is str else None
     if number is None or not number.is_finite() or number < 0 or str(number) != text:
         raise ValueError(f"expected an amount of zero or more as a decimal string, got {reprlib.repr(text)}")
+    # Integer digits plus decimal places, counted without writing the number out.
+    written = max(number.adjusted() + 1, 1) + max(-int(number.as_tuple().exponent), 0)
+    if written > EXACT.prec:
+        raise ValueError(f"an amount with more digits than any sum of amounts has: {reprlib.repr(text)}")
     return number
 
 
