@@ -344,9 +344,9 @@ class _Generator:
     # -- the decoder ---------------------------------------------------------------------------------------
 
     def decoder(self) -> list[str]:
-        known = {field.name for field in self.fields}
+        known = {field.name for field in self.fields} | (set(_HEADER) if self.tag else set())
         self.names["_extra"] = _extra_fields(self.cls, known)
-        self.names["_known"] = frozenset(known | (set(_HEADER) if self.tag else set()))
+        self.names["_known"] = frozenset(known)
         lines = ["def decode(obj, uid=None):", "    if not _known.issuperset(obj):", "        _extra(obj)"]
         lines += ["    get = obj.get", "    try:"]
         body = ["self = _new(_cls)"] if self.direct else ["kwargs = {}"]
