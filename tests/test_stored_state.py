@@ -4,6 +4,7 @@ log is ignored and reported by ``verify()``, never trusted."""
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import uuid
 from collections.abc import Mapping
@@ -974,3 +975,48 @@ def test_a_jsonl_states_file_that_cannot_be_read_is_ignored_and_reported(tmp_pat
         with pt.open_log(path) as log:
             assert log.verify().ok
             assert expected == latest_country_states(log)
+
+
+def test_snapshot_never_writes_through_a_link_planted_beside_a_jsonl_log(tmp_path):
+    path = tmp_path / "log.jsonl"
+    seeded(tmp_path, "log.jsonl").close()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("important data")
+    (tmp_path / "log.jsonl.states.tmp").symlink_to(victim)
+
+    with pt.open_log(path) as log:
+        pt.save_snapshot(log)
+        assert log.verify().ok
+
+    assert "important data" == victim.read_text()
+    assert (path.stat().st_mode & 0o777) == ((tmp_path / "log.jsonl.states").stat().st_mode & 0o777)
+    assert not (tmp_path / "log.jsonl.states").is_symlink()
+
+
+@pytest.mark.parametrize("kind", ["a device", "a pipe"])
+def test_a_jsonl_states_path_that_is_not_a_regular_file_is_ignored_and_reported(tmp_path, kind):
+    path = tmp_path / "log.jsonl"
+    with seeded(tmp_path, "log.jsonl") as log:
+        expected = whole(log)
+    states = tmp_path / "log.jsonl.states"
+    if kind == "a device":
+        states.symlink_to("/dev/zero")
+    else:
+        os.mkfifo(states)
+
+    with pt.open_log(path) as log:
+        assert expected == pt.country_states(log)  # neither hangs nor fills the memory
+        report = log.verify()
+    assert not report.ok
+    assert "log.jsonl.states is not a regular file" in report.reason
+
+
+def test_snapshot_names_a_folder_in_the_way_and_leaves_no_temporary_file(tmp_path, capsys):
+    path = tmp_path / "log.jsonl"
+    seeded(tmp_path, "log.jsonl").close()
+    (tmp_path / "log.jsonl.states").mkdir()
+
+    assert 1 == main(["snapshot", str(path)])
+    err = capsys.readouterr().err
+    assert "log.jsonl.states: is a folder where the log keeps its states; remove it" in err
+    assert ["log.jsonl", "log.jsonl.states"] == sorted(p.name for p in tmp_path.iterdir() if "log" in p.name)

@@ -20,9 +20,12 @@ Windows; a lock held by another process for longer than the timeout (30 seconds 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 import sys
+import tempfile
 import uuid
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -402,12 +405,23 @@ class JSONLinesLog(ValidTimeOrdered):
     def _read_states(self) -> list[tuple[str, int, str, str, str]]:
         path = self._states_path
         try:
-            rows = json.loads(path.read_bytes().decode("utf-8"))
+            # Without blocking (a pipe would wait for ever), and only a regular file (a device such as
+            # /dev/zero would fill the memory).
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise UnreadableStates(f"{path} cannot be read as JSON ({exc.strerror})") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UnreadableStates(f"{path} is not a regular file")
+            with os.fdopen(fd, "rb", closefd=False) as reader:
+                rows = json.loads(reader.read().decode("utf-8"))
         except (OSError, ValueError, RecursionError) as exc:  # ValueError: not UTF-8, or not JSON
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
             raise UnreadableStates(f"{path} cannot be read as JSON ({why})") from None
+        finally:
+            os.close(fd)
         # Rows as _write_state writes them: [name, position, digest, content, content digest].
         kinds = (str, int, str, str, str)
         if rows.__class__ is not list or not all(
@@ -426,9 +440,23 @@ class JSONLinesLog(ValidTimeOrdered):
             kept = []
         rows = {existing[0]: existing for existing in kept}
         rows[row[0]] = row
-        temporary = self._states_path.with_name(self._states_path.name + ".tmp")
-        temporary.write_text(json.dumps([rows[name] for name in sorted(rows)]), encoding="utf-8")
-        os.replace(temporary, self._states_path)  # all or nothing
+        path = self._states_path
+        if path.is_dir():
+            raise IsADirectoryError(
+                errno.EISDIR, "is a folder where the log keeps its states; remove it", str(path)
+            )
+        # A new file of its own (never one already there, nor where a link points), then renamed over the
+        # states: all or nothing.
+        fd, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        try:
+            os.fchmod(fd, stat.S_IMODE(os.stat(self._path).st_mode))  # readable by whoever reads the log
+            with os.fdopen(fd, "w", encoding="utf-8") as writer:
+                writer.write(json.dumps([rows[name] for name in sorted(rows)]))
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
 
     @property
     def _states_path(self) -> Path:
