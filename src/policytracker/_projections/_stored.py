@@ -450,7 +450,8 @@ def stored_state_problem(log: EventLog) -> tuple[bool, str] | None:
             obj = _exactly(dict)(loads(stored.content))
             other = _version(obj)
             if other is None:
-                latest = _brought_up_to_date(log, _latest_of(obj, stored))
+                base = _latest_of(obj, stored)
+                latest = _brought_up_to_date(log, base)
     except Exception as exc:
         why = f"the field {reprlib.repr(exc.args[0])} is missing" if isinstance(exc, KeyError) else str(exc)
         why = why or type(exc).__name__
@@ -466,6 +467,17 @@ def stored_state_problem(log: EventLog) -> tuple[bool, str] | None:
         )
     if latest is None:  # so much appended since that reads fold every record anyway
         return None
+    differing = _differing_from_log(log, base)
+    if differing:
+        return True, (
+            f"the stored latest state differs from what the projection writes at position {base.position} "
+            f"(for {_bounded(', '.join(differing))}); reads use it, so write it again with policytracker "
+            "snapshot LOG --rebuild"
+        )
+    if differing is not None:
+        return None
+    # A later append shares the state's stamp, so the log as known then cannot be read alone: compare what
+    # reads answer now with the state folded from every record instead.
     folded = _folded_whole(log)
     if folded.position != latest.position:  # appended meanwhile: nothing to compare at one position
         return None
@@ -483,14 +495,64 @@ def stored_state_problem(log: EventLog) -> tuple[bool, str] | None:
     )
 
 
+def _differing_from_log(log: EventLog, base: _Latest) -> list[str] | None:
+    """The countries whose entry in *base* is not what the projection writes at its position (the
+    checkpoint, the key of the last event it folds, the kept events), and ``the replacements`` when those
+    differ; None when the log as known then cannot be read alone (a later append shares its stamp).
+    Folds every record recorded up to the state's position, once."""
+    if base.position == 0:
+        return []  # a state taken before the first record holds nothing: checked when it is read
+    taken = next(log.read(after=base.position - 1), None)
+    following = next(log.read(after=base.position), None)
+    if taken is None or (following is not None and following.recorded_at == taken.recorded_at):
+        return None
+    limits = {code: entry.checkpoint_last for code, entry in base.entries.items()}
+    checkpoints: dict[str, CountryState | None] = {}
+    pending: dict[str, list[Event]] = {}
+    last_keys: dict[str, ValidKey] = {}
+    tails: dict[str, list[Event]] = {}
+    for event in stream_effective(log, known_at=taken.recorded_at):
+        key = valid_time_key(event)
+        for code in event.countries:
+            limit = limits.get(code)
+            if limit is None or key > limit:
+                tails.setdefault(code, []).append(event)
+                continue
+            last_keys[code] = key
+            events = pending.setdefault(code, [])
+            events.append(event)
+            if len(events) >= 2 * _WINDOW:
+                checkpoints[code] = _fold_entry(code, checkpoints.get(code), events)
+                pending[code] = []
+    differing = []
+    for code in sorted(base.entries.keys() | tails.keys() | pending.keys()):
+        entry = base.entries.get(code)
+        rest = pending.get(code)
+        checkpoint = _fold_entry(code, checkpoints.get(code), rest) if rest else checkpoints.get(code)
+        if (
+            entry is None
+            or last_keys.get(code) != entry.checkpoint_last
+            or _ordered(checkpoint) != _ordered(entry.checkpoint)
+            or list(entry.tail) != tails.get(code, [])
+        ):
+            differing.append(code)
+    if base.replacements != _standing_replacements(log, base.position):
+        differing.append("the replacements")
+    return differing
+
+
 def _ordered(state: CountryState | None) -> tuple[Any, ...] | None:
-    """*state*'s values, each mapping as its items in order (which tables show), for comparing."""
+    """*state*'s values as tables show them, for comparing: each mapping as its items in order, amounts as
+    written (``5.0`` is not ``5`` there, though the two are equal)."""
     if state is None:
         return None
-    return tuple(
-        tuple(value.items()) if isinstance(value, Mapping) else value
-        for value in attrs.astuple(state, recurse=False)
-    )
+    return tuple(_written(value) for value in attrs.astuple(state, recurse=False))
+
+
+def _written(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple((key, _written(item)) for key, item in value.items())
+    return str(value) if isinstance(value, Decimal) else value
 
 
 def _bounded(text: str, limit: int = 300) -> str:
@@ -700,7 +762,7 @@ def _amount(text: Any) -> Decimal:
     else that ``Decimal`` reads, such as ``" 7 "`` or ``"7_0"``): finite, zero or more, and with no more
     digits written out than a sum of amounts can have (``EXACT``'s precision)."""
     number = Decimal(text) if type(text) is str else None
-    if number is None or not number.is_finite() or number < 0 or str(number) != text:
+    if number is None or not number.is_finite() or number.is_signed() or str(number) != text:
         raise ValueError(f"expected an amount of zero or more as a decimal string, got {reprlib.repr(text)}")
     # Integer digits plus decimal places, counted without writing the number out.
     written = max(number.adjusted() + 1, 1) + max(-int(number.as_tuple().exponent), 0)
