@@ -660,7 +660,8 @@ def _verify(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     else:
         _say(
             out,
-            f"ok: {report.checked} records, digest chain intact; head {report.head}:{report.head_digest}",
+            f"ok: {counted(report.checked, 'record')}, digest chain intact; "
+            f"head {report.head}:{report.head_digest}",
         )
     if problem is not None:  # on standard error: standard output stays the one line ending in the head
         _say(err, f"note: {problem[1]}")
@@ -703,7 +704,7 @@ def _copy(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     # Neither log is blamed for what goes wrong in the copy itself: the message says which.
     with _opened(args.source, blame=False) as source, _opened(args.destination, blame=False) as destination:
         count = copy_log(source, destination)
-    _say(out, f"copied {count} records from {_shown(args.source)} to {_shown(args.destination)}")
+    _say(out, f"copied {counted(count, 'record')} from {_shown(args.source)} to {_shown(args.destination)}")
     return 0
 
 
