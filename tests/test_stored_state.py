@@ -1100,3 +1100,22 @@ def test_reads_refuse_a_stored_amount_of_negative_zero(tmp_path, monkeypatch):
 
     with pt.open_log(tmp_path / "log.db") as log:
         assert latest_country_states(log) is None
+
+
+def test_a_damaged_state_under_another_name_is_reported_with_what_replaces_it(tmp_path):
+    with seeded(tmp_path) as log:
+        pt.save_snapshot(log)
+        head = log.verify().head_digest
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        connection.execute(
+            "INSERT INTO states VALUES (?, 23, ?, 'x', 'bad')", ("mine\x1b" + "m" * 200_000, head)
+        )
+    connection.close()
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        pt.save_snapshot(log)  # writes the built-in state, and leaves another's alone
+        report = log.verify()
+    assert not report.ok
+    assert len(report.reason) < 1000
+    assert "'mine\\x1bmm" in report.reason
+    assert "write it again with what stored it, or remove it" in report.reason

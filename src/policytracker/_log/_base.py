@@ -553,13 +553,13 @@ class BaseLog(abc.ABC):
             and type(position) is int
             and all(isinstance(text, str) for text in (digest, content, content_digest))
         ):
-            return f"the stored state {name!r} holds a value of the wrong type: it was changed"
+            return f"the stored state {reprlib.repr(name)} holds a value of the wrong type: it was changed"
         if _content_digest(content) != content_digest:
-            return f"the stored state {name!r} does not match its digest: it was changed"
+            return f"the stored state {reprlib.repr(name)} does not match its digest: it was changed"
         if position and self._digest_at(position) != digest:
             return (
-                f"the stored state {name!r} was taken at position {position}, which this log does not hold "
-                "with that digest: it is of another log, or the log was changed"
+                f"the stored state {reprlib.repr(name)} was taken at position {position}, which this log "
+                "does not hold with that digest: it is of another log, or the log was changed"
             )
         return self._positions_missing()
 
@@ -599,7 +599,7 @@ class BaseLog(abc.ABC):
                 return attrs.evolve(
                     report,
                     ok=False,
-                    reason=f"{mismatch}; reads ignore it (write it again with policytracker snapshot LOG)",
+                    reason=f"{mismatch}; reads ignore it ({_REWRITE})",
                 )
         return report
 
@@ -1134,6 +1134,13 @@ def _against(report: VerifyReport, checkpoint: tuple[int, str], found: str | Non
     else:
         return report
     return attrs.evolve(report, ok=False, first_bad_position=min(position, report.head + 1), reason=reason)
+
+
+#: What replaces a stored state that reads ignore. The log does not know which projection stored it.
+_REWRITE = (
+    "write it again with what stored it, or remove it: policytracker snapshot LOG writes the latest state of "
+    "country_states"
+)
 
 
 class UnreadableStates(Exception):
