@@ -121,14 +121,16 @@ def test_a_newer_storage_schema_is_refused(path):
         pt.open_log(path)
 
 
-@pytest.mark.parametrize("value", ["2.0", "abc", "", " 2", "²"])
+@pytest.mark.parametrize("value", ["2.0", "abc", "", " 2", "²", "-1", "9" * 5000])
 def test_a_storage_schema_version_that_is_not_a_whole_number_is_refused(path, value, capsys):
     _sql(path, f"UPDATE policytracker_meta SET value = '{value}' WHERE key = 'schema_version'")
 
-    with pytest.raises(pt.SerializationError, match=r"storage schema version .* is not a whole number"):
+    with pytest.raises(pt.SerializationError, match=r"storage schema version .* is not a version number"):
         pt.open_log(path)
     assert 1 == main(["verify", str(path)])
-    assert "is not a whole number" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "is not a version number (digits only)" in err
+    assert len(err) < 500
 
 
 @pytest.mark.parametrize(

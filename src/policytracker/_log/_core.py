@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import reprlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -246,10 +247,10 @@ def schema_version(target: str, meta: Mapping[str, str]) -> int:
         SerializationError: it is not a whole number written in ASCII digits.
     """
     value = meta.get("schema_version", "0")
-    if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+    if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9):
         raise SerializationError(
-            f"{target}: the log's storage schema version {value!r} is not a whole number: its metadata was "
-            "changed"
+            f"{target}: the log's storage schema version {reprlib.repr(value)} is not a version number "
+            "(digits only): its metadata was changed"
         )
     return int(value)
 

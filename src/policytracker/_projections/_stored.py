@@ -425,8 +425,8 @@ def _version(obj: dict[str, Any]) -> str | None:
     if obj.get("projection") != NAME:
         raise ValueError(f"the projection {reprlib.repr(obj.get('projection'))}, not {NAME!r}")
     written, version = obj.get("format"), obj.get("projection_version")
-    if type(written) is not int or type(version) is not int:
-        raise ValueError("a format or projection version that is not a whole number")
+    if type(written) is not int or type(version) is not int or written < 1 or version < 1:
+        raise ValueError("a format or projection version that is not a whole number from 1")
     if written != FORMAT:
         return f"of format {written}"
     if version != COUNTRY_STATES.version:
