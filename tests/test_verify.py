@@ -272,3 +272,30 @@ def test_damage_before_a_checkpoint_says_the_records_were_committed(tmp_path):
 
     assert not report.ok
     assert "committed: restore the log from a copy" in report.reason
+
+
+@pytest.mark.parametrize(
+    ("index", "columns"),
+    [
+        ("records_by_valid_time", "vt_earliest, vt_latest, vt_rank, event_id"),
+        ("records_by_type", "type, position"),
+    ],
+)
+def test_a_sqlite_index_that_leaves_records_out_is_reported(tmp_path, index, columns):
+    # The schema says the index is whole, but its entries leave position 2 out: reads through it would
+    # skip that record without a word.
+    path = _sqlite_log(tmp_path)
+    _tamper(
+        path,
+        f"DROP INDEX {index}",
+        f"CREATE INDEX {index} ON records ({columns}) WHERE position <> 2",
+        "PRAGMA writable_schema = ON",
+        f"UPDATE sqlite_master SET sql = 'CREATE INDEX {index} ON records ({columns})' "
+        f"WHERE name = '{index}'",
+    )
+
+    with pt.open_log(path) as log:
+        report = log.verify()
+
+    assert (False, None, 4) == (report.ok, report.first_bad_position, report.head)
+    assert f"the index {index} holds 3 of the 4 records" in report.reason
