@@ -374,7 +374,7 @@ def test_progress_shows_on_a_terminal(seeded):
     assert "replaying: 23" in err.getvalue()
 
 
-def test_one_event_is_named_in_the_singular(tmp_path, capsys):
+def test_one_event_or_record_is_named_in_the_singular(tmp_path, capsys):
     path = tmp_path / "one.db"
     with pt.open_log(path) as log:
         log.append([pt.ReservePurchase(occurred="2025-06-01", country="SV", asset="BTC", amount=7)])
@@ -383,13 +383,6 @@ def test_one_event_is_named_in_the_singular(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("El Salvador (SV): 1 event, last 2025-06-01\n")
     assert 0 == main(["export", str(path), "--format", "csv", "--output", str(tmp_path / "one.csv")])
     assert f"exported 1 event to {tmp_path / 'one.csv'}" in capsys.readouterr().err
-
-
-def test_one_record_is_named_in_the_singular(tmp_path, capsys):
-    path = tmp_path / "one.db"
-    with pt.open_log(path) as log:
-        log.append([pt.ReservePurchase(occurred="2025-06-01", country="SV", asset="BTC", amount=7)])
-
     assert 0 == main(["verify", str(path)])
     assert capsys.readouterr().out.startswith("ok: 1 record, digest chain intact; head 1:")
     assert 0 == main(["copy", str(path), str(tmp_path / "copy.jsonl")])
