@@ -606,7 +606,6 @@ SHAPES = [
     ("kept events out of valid-time order", 512, lambda c: c["SV"]["tail"].reverse()),
     ("a kept event of another country", 512, lambda c: _move_tail_event(c, "PK", "SV")),
     ("a retraction among the kept events", 512, _retraction_in_tail),
-    ("no checkpoint but its key", 1, lambda c: c["SV"].update(checkpoint=None)),
     ("a checkpoint after the kept events", 1, lambda c: c["SV"]["checkpoint_last"].__setitem__(0, 10**6)),
     ("an asset key in lower case", 1, lambda c: _put(c["SV"]["checkpoint"], "holdings", "btc", "1")),
     ("a report under another asset", 1, lambda c: _report_under(c["SV"]["checkpoint"], "ETH")),
@@ -1045,6 +1044,8 @@ def _key_naming_no_event(obj):
 HIDDEN = [
     ("a kept purchase changed", 0, _tail_purchase_of("100")),
     ("a checkpoint key naming no event", 1, _key_naming_no_event),
+    # A key without a checkpoint is a shape the projection writes (events that fold to no state).
+    ("no checkpoint but its key", 1, lambda obj: obj["countries"]["SV"].update(checkpoint=None)),
     (
         "megawatts with trailing zeros",
         1,
@@ -1119,3 +1120,33 @@ def test_a_damaged_state_under_another_name_is_reported_with_what_replaces_it(tm
     assert len(report.reason) < 1000
     assert "'mine\\x1bmm" in report.reason
     assert "write it again with what stored it, or remove it" in report.reason
+
+
+@pt.event_type("test.stored.sanction")
+@attrs.frozen(kw_only=True)
+class _Sanction(pt.CountryEvent):
+    """A user's own event type, which the built-in projection does not fold."""
+
+    what: str = "x"
+
+
+def test_a_checkpoint_of_events_the_projection_does_not_fold_is_kept_as_none_with_its_key(
+    tmp_path, monkeypatch, capsys
+):
+    # The first events fold to no state at all; the key that ends them is still needed, so that an event
+    # dated before it makes the country be refolded.
+    monkeypatch.setattr(_stored, "_WINDOW", 2)
+    with pt.open_log(tmp_path / "log.db") as log:
+        log.append([_Sanction(occurred=f"199{n}", country="SV", what=f"s{n}") for n in range(4)])
+        log.append([pt.PolicyStatement(occurred=f"200{n}", country="SV", text=f"t{n}") for n in range(3)])
+        pt.save_snapshot(log)
+        content, _ = _states_row(tmp_path / "log.db")
+        entry = json.loads(content)["countries"]["SV"]
+        assert (None, 3) == (entry["checkpoint"], len(entry["tail"]))
+        assert entry["checkpoint_last"] is not None
+        assert latest_country_states(log) is not None
+        assert in_order(whole(log)) == in_order(latest_country_states(log))
+        assert _stored.stored_state_problem(log) is None
+        log.append([purchase(amount=3, occurred="1991-06-01")])  # before the key: SV is refolded
+        assert in_order(whole(log)) == in_order(pt.country_states(log))
+    assert 0 == main(["verify", str(tmp_path / "log.db")])

@@ -582,14 +582,15 @@ def _decoded_entry(code: str, obj: dict[str, Any]) -> _Entry:
 def _check_entry(
     code: str, checkpoint: CountryState | None, checkpoint_last: ValidKey | None, tail: tuple[Event, ...]
 ) -> None:
-    """Refuse an entry of a shape the projection never writes: a checkpoint without its key or a key
-    without its checkpoint; kept events that are amendments, not about the country, or not strictly
-    after the checkpoint and each other in valid-time order; a checkpoint whose own shape is wrong."""
-    if (checkpoint is None) != (checkpoint_last is None):
-        raise ValueError(f"{code}: a checkpoint without its key, or a key without its checkpoint")
-    # _Window keeps _WINDOW to 2 * _WINDOW - 1 events after a checkpoint, and fewer than 2 * _WINDOW
+    """Refuse an entry of a shape the projection never writes: a checkpoint without its key; kept events
+    that are amendments, not about the country, or not strictly after the checkpoint and each other in
+    valid-time order; a checkpoint whose own shape is wrong. (A key without a checkpoint is written when
+    the events up to it fold to no state: events of a user's own types, say.)"""
+    if checkpoint is not None and checkpoint_last is None:
+        raise ValueError(f"{code}: a checkpoint without its key")
+    # _Window keeps _WINDOW to 2 * _WINDOW - 1 events after a checkpoint's key, and fewer than 2 * _WINDOW
     # without one.
-    if not (_WINDOW if checkpoint is not None else 0) <= len(tail) < 2 * _WINDOW:
+    if not (_WINDOW if checkpoint_last is not None else 0) <= len(tail) < 2 * _WINDOW:
         kept = f"{len(tail)} kept event" if len(tail) == 1 else f"{len(tail)} kept events"
         raise ValueError(f"{code}: {kept}, which the projection never keeps")
     last = checkpoint_last
