@@ -1200,3 +1200,40 @@ def test_the_command_line_finds_a_state_claiming_an_earlier_record_of_its_own_ap
     assert (
         f"differs from what the projection writes at position 9 (for {countries})" in capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        ["policytracker.country_states", 1, "x", "\ud800", "y"],
+        ["policytracker.country_states", -(2**63), "x", "{}", "y"],
+        ["policytracker.country_states", 2**70, "x", "{}", "y"],
+    ],
+    ids=["a lone surrogate", "a position below zero", "a position beyond any log"],
+)
+def test_a_jsonl_states_row_that_no_log_could_hold_is_ignored_and_reported(tmp_path, row):
+    path = tmp_path / "log.jsonl"
+    with seeded(tmp_path, "log.jsonl") as log:
+        expected = whole(log)
+    (tmp_path / "log.jsonl.states").write_text(json.dumps([row]), encoding="utf-8")
+
+    with pt.open_log(path) as log:
+        assert expected == pt.country_states(log)
+        assert not log.verify().ok
+        pt.save_snapshot(log)
+        assert log.verify().ok
+
+
+def test_a_sqlite_state_row_at_a_position_below_zero_is_ignored_and_reported(tmp_path):
+    with seeded(tmp_path) as log:
+        expected = whole(log)
+        pt.save_snapshot(log)
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        connection.execute("UPDATE states SET position = -9223372036854775808")
+    connection.close()
+
+    with pt.open_log(tmp_path / "log.db") as log:
+        assert expected == pt.country_states(log)
+        assert "wrong type" in log.verify().reason
+        pt.save_snapshot(log)
+        assert log.verify().ok

@@ -559,10 +559,15 @@ class BaseLog(abc.ABC):
         if not (
             isinstance(name, str)
             and type(position) is int
-            and all(isinstance(text, str) for text in (digest, content, content_digest))
+            and 0 <= position < 2**63  # a log's positions, which a store can look up
+            and all(isinstance(text, str) for text in (name, digest, content, content_digest))
         ):
             return f"the stored state {reprlib.repr(name)} holds a value of the wrong type: it was changed"
-        if _content_digest(content) != content_digest:
+        try:
+            found = _content_digest(content)
+        except UnicodeEncodeError:  # a lone surrogate, read from a \ud800 escape: no UTF-8 text holds it
+            return f"the stored state {reprlib.repr(name)} holds a value of the wrong type: it was changed"
+        if found != content_digest:
             return f"the stored state {reprlib.repr(name)} does not match its digest: it was changed"
         if position and self._digest_at(position) != digest:
             return (

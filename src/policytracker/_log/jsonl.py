@@ -417,7 +417,12 @@ class JSONLinesLog(ValidTimeOrdered):
                 raise UnreadableStates(f"{path} is not a regular file")
             with os.fdopen(fd, "rb", closefd=False) as reader:
                 rows = json.loads(reader.read().decode("utf-8"))
-        except (OSError, ValueError, RecursionError) as exc:  # ValueError: not UTF-8, or not JSON
+        except (
+            OSError,
+            ValueError,
+            RecursionError,
+            MemoryError,
+        ) as exc:  # ValueError: not UTF-8, or not JSON
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
             raise UnreadableStates(f"{path} cannot be read as JSON ({why})") from None
         finally:
@@ -447,7 +452,10 @@ class JSONLinesLog(ValidTimeOrdered):
             )
         # A new file of its own (never one already there, nor where a link points), then renamed over the
         # states: all or nothing.
-        fd, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        try:
+            fd, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        except OSError as exc:  # named by the file it would have become, not by a name never made
+            raise type(exc)(exc.errno, f"cannot write the log's states: {exc.strerror}", str(path)) from None
         try:
             os.fchmod(fd, stat.S_IMODE(os.stat(self._path).st_mode))  # readable by whoever reads the log
             with os.fdopen(fd, "w", encoding="utf-8") as writer:
