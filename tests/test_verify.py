@@ -299,3 +299,40 @@ def test_a_sqlite_index_that_leaves_records_out_is_reported(tmp_path, index, col
 
     assert (False, None, 4) == (report.ok, report.first_bad_position, report.head)
     assert f"the index {index} holds 3 of the 4 records" in report.reason
+
+
+def test_a_sqlite_index_whose_entries_are_not_its_records_is_reported(tmp_path):
+    # An extra index the planner may prefer, whose schema says it is whole while its entries leave a
+    # record out: only SQLite's own integrity check compares each index with the table.
+    path = _sqlite_log(tmp_path)
+    _tamper(
+        path,
+        "CREATE INDEX records_by_kind ON records (type, position) WHERE position <> 2",
+        "PRAGMA writable_schema = ON",
+        "UPDATE sqlite_master SET sql = 'CREATE INDEX records_by_kind ON records (type, position)' "
+        "WHERE name = 'records_by_kind'",
+    )
+
+    with pt.open_log(path) as log:
+        report = log.verify()
+
+    assert (False, None) == (report.ok, report.first_bad_position)
+    assert "SQLite's integrity check" in report.reason
+    assert "records_by_kind" in report.reason
+
+
+def test_a_sqlite_index_declared_in_another_order_than_its_entries_is_reported(tmp_path):
+    # Reads through an index declared descending would stream the records in reverse valid-time order.
+    path = _sqlite_log(tmp_path)
+    _tamper(
+        path,
+        "PRAGMA writable_schema = ON",
+        "UPDATE sqlite_master SET sql = 'CREATE INDEX records_by_valid_time ON records (vt_earliest DESC, "
+        "vt_latest DESC, vt_rank DESC, event_id DESC)' WHERE name = 'records_by_valid_time'",
+    )
+
+    with pt.open_log(path) as log:
+        report = log.verify()
+
+    assert not report.ok
+    assert "SQLite's integrity check" in report.reason
