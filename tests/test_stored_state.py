@@ -199,6 +199,26 @@ def _set_state(path, content, content_digest=None):
     connection.close()
 
 
+def _forge(path, obj, *, position=None, digest=None):
+    """Store *obj* as the stored state of the SQLite log at *path*, as canonical JSON with the digest of
+    its content (what anyone who can write the file can do), at *position* and *digest* when given; return
+    the content."""
+    import hashlib
+
+    from policytracker._canonical import canonical_json
+
+    content = canonical_json(obj)
+    columns = {"content": content, "content_digest": hashlib.sha256(content.encode()).hexdigest()}
+    if position is not None:
+        columns.update(position=position, digest=digest)
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            f"UPDATE states SET {', '.join(f'{name} = ?' for name in columns)}", tuple(columns.values())
+        )
+    connection.close()
+    return content
+
+
 def test_a_changed_state_is_ignored_and_reported_by_verify(tmp_path):
     with seeded(tmp_path) as log:
         expected = whole(log)
@@ -253,17 +273,13 @@ def test_the_command_line_notes_a_state_of_another_projection_version(tmp_path, 
 def test_a_state_whose_content_names_another_record_than_its_row_is_ignored_and_reported(
     tmp_path, capsys, key, value
 ):
-    import hashlib
-
-    from policytracker._canonical import canonical_json
 
     with seeded(tmp_path) as log:
         pt.save_snapshot(log)
     content, _ = _states_row(tmp_path / "log.db")
     obj = json.loads(content)
     obj[key] = value
-    other = canonical_json(obj)
-    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+    _forge(tmp_path / "log.db", obj)
 
     with pt.open_log(tmp_path / "log.db") as log:
         assert latest_country_states(log) is None
@@ -434,9 +450,6 @@ def _damaged_conflicts(damage):
     ],
 )
 def test_a_state_whose_conflict_columns_are_out_of_step_is_ignored(tmp_path, damage, monkeypatch):
-    import hashlib
-
-    from policytracker._canonical import canonical_json
 
     monkeypatch.setattr(_stored, "_WINDOW", 1)  # a checkpoint after every other event: conflicts are stored
     with seeded(tmp_path) as log:
@@ -448,8 +461,7 @@ def test_a_state_whose_conflict_columns_are_out_of_step_is_ignored(tmp_path, dam
     stored = [entry["checkpoint"]["conflicts"] for entry in obj["countries"].values() if entry["checkpoint"]]
     conflicts = next(each for each in stored if each["messages"])
     _damaged_conflicts(damage)(conflicts)
-    other = canonical_json(obj)
-    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+    _forge(tmp_path / "log.db", obj)
 
     with pt.open_log(tmp_path / "log.db") as log:
         assert latest_country_states(log) is None
@@ -497,9 +509,6 @@ def _rekeyed(countries, old, new):
 def test_a_state_with_a_value_of_the_wrong_kind_is_ignored_before_and_after_an_append(
     tmp_path, damage, edit, monkeypatch
 ):
-    import hashlib
-
-    from policytracker._canonical import canonical_json
 
     monkeypatch.setattr(_stored, "_WINDOW", 1)  # a checkpoint after every other event
     with seeded(tmp_path) as log:
@@ -511,8 +520,7 @@ def test_a_state_with_a_value_of_the_wrong_kind_is_ignored_before_and_after_an_a
         conflicts = obj["countries"]["SV"]["checkpoint"]["conflicts"]
         conflicts["event_ids"] = conflicts["event_ids"][32 * conflicts["sizes"][0] :]
     edit(obj["countries"])
-    other = canonical_json(obj)
-    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+    _forge(tmp_path / "log.db", obj)
 
     with pt.open_log(tmp_path / "log.db", clock=StepClock(T0 + dt.timedelta(days=400))) as log:
         assert latest_country_states(log) is None
@@ -669,9 +677,6 @@ SHAPES = [
 def test_a_state_of_a_shape_the_projection_never_writes_is_ignored_and_reported_by_the_command_line(
     tmp_path, damage, window, edit, monkeypatch, capsys
 ):
-    import hashlib
-
-    from policytracker._canonical import canonical_json
 
     monkeypatch.setattr(_stored, "_WINDOW", window)
     with seeded(tmp_path) as log:
@@ -687,8 +692,7 @@ def test_a_state_of_a_shape_the_projection_never_writes_is_ignored_and_reported_
     if window == 1:  # SV's checkpoint lists several IMF concerns, as the edits need
         assert len(obj["countries"]["SV"]["checkpoint"]["imf_concerns"]) == 3
     edit(obj["countries"])
-    other = canonical_json(obj)
-    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+    _forge(tmp_path / "log.db", obj)
 
     with pt.open_log(tmp_path / "log.db") as log:
         assert latest_country_states(log) is None
@@ -721,9 +725,6 @@ def _twice_replaced(obj):
 def test_a_stored_event_whose_id_is_spelt_otherwise_is_read_with_the_same_id(tmp_path, respell, monkeypatch):
     # Values, not their spelling, make a state: the codec reads every form of a UUID, for a stored event
     # as for any other, and the content digest is what notices a changed spelling.
-    import hashlib
-
-    from policytracker._canonical import canonical_json
 
     monkeypatch.setattr(_stored, "_WINDOW", 1)
     with seeded(tmp_path) as log:
@@ -734,9 +735,7 @@ def test_a_stored_event_whose_id_is_spelt_otherwise_is_read_with_the_same_id(tmp
     content, _ = _states_row(tmp_path / "log.db")
     obj = json.loads(content)
     respell(obj)
-    other = canonical_json(obj)
-    assert other != content
-    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+    assert _forge(tmp_path / "log.db", obj) != content
 
     with pt.open_log(tmp_path / "log.db") as log:
         assert in_order(whole(log)) == in_order(latest_country_states(log))
@@ -758,9 +757,6 @@ FORGED = [
 def test_a_stored_state_not_written_as_the_projection_writes_it_is_ignored_and_reported(
     tmp_path, damage, edit, monkeypatch, capsys
 ):
-    import hashlib
-
-    from policytracker._canonical import canonical_json
 
     monkeypatch.setattr(_stored, "_WINDOW", 1)
     with seeded(tmp_path) as log:
@@ -778,8 +774,7 @@ def test_a_stored_state_not_written_as_the_projection_writes_it_is_ignored_and_r
     assert obj["replacements"]
     assert obj["countries"]["SV"]["checkpoint"]["imf_concerns"]
     edit(obj)
-    other = canonical_json(obj)
-    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+    _forge(tmp_path / "log.db", obj)
 
     with pt.open_log(tmp_path / "log.db") as log:
         assert latest_country_states(log) is None
@@ -789,9 +784,6 @@ def test_a_stored_state_not_written_as_the_projection_writes_it_is_ignored_and_r
 
 
 def test_a_stored_state_taken_before_the_first_record_holds_no_country(tmp_path, capsys):
-    import hashlib
-
-    from policytracker._canonical import canonical_json
 
     with pt.open_log(tmp_path / "log.db") as log:
         log.append([purchase(amount=7)])
@@ -799,13 +791,7 @@ def test_a_stored_state_taken_before_the_first_record_holds_no_country(tmp_path,
     content, _ = _states_row(tmp_path / "log.db")
     obj = json.loads(content)
     obj.update(position=0, digest="")
-    other = canonical_json(obj)
-    with sqlite3.connect(tmp_path / "log.db") as connection:
-        connection.execute(
-            "UPDATE states SET position = 0, digest = '', content = ?, content_digest = ?",
-            (other, hashlib.sha256(other.encode()).hexdigest()),
-        )
-    connection.close()
+    _forge(tmp_path / "log.db", obj, position=0, digest="")
 
     with pt.open_log(tmp_path / "log.db") as log:
         assert latest_country_states(log) is None
@@ -817,9 +803,6 @@ def test_a_stored_state_taken_before_the_first_record_holds_no_country(tmp_path,
 def test_a_stored_state_that_already_holds_an_event_appended_after_it_is_ignored(tmp_path):
     # The state of position 1, with the event of position 2 already among its kept events: folding
     # position 2 on top would count it twice.
-    import hashlib
-
-    from policytracker._canonical import canonical_json
 
     with pt.open_log(tmp_path / "log.db") as log:
         log.append([purchase(amount=7)])
@@ -829,13 +812,7 @@ def test_a_stored_state_that_already_holds_an_event_appended_after_it_is_ignored
     content, _ = _states_row(tmp_path / "log.db")
     obj = json.loads(content)
     obj.update(position=1, digest=first.digest)
-    other = canonical_json(obj)
-    with sqlite3.connect(tmp_path / "log.db") as connection:
-        connection.execute(
-            "UPDATE states SET position = 1, digest = ?, content = ?, content_digest = ?",
-            (first.digest, other, hashlib.sha256(other.encode()).hexdigest()),
-        )
-    connection.close()
+    _forge(tmp_path / "log.db", obj, position=1, digest=first.digest)
 
     with pt.open_log(tmp_path / "log.db") as log:
         assert latest_country_states(log) is None
@@ -873,9 +850,6 @@ FALSE = [
 def test_the_command_line_finds_a_well_formed_false_state(tmp_path, damage, codes, edit, monkeypatch, capsys):
     # Such a state matches its digest and its shape, so reads trust it; verify folds every record and
     # compares.
-    import hashlib
-
-    from policytracker._canonical import canonical_json
 
     monkeypatch.setattr(_stored, "_WINDOW", 1)
     with seeded(tmp_path) as log:
@@ -896,8 +870,7 @@ def test_the_command_line_finds_a_well_formed_false_state(tmp_path, damage, code
     officials = obj["countries"]["SV"]["checkpoint"]["officials"]
     assert officials.index(["Treasurer", "Zed"]) < officials.index(["Minister", "Amy"])
     edit(obj)
-    other = canonical_json(obj)
-    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+    _forge(tmp_path / "log.db", obj)
 
     with pt.open_log(tmp_path / "log.db") as log:
         assert log.verify().ok  # the records, and the state as stored data, are intact
@@ -1062,9 +1035,6 @@ def test_the_command_line_finds_a_false_state_that_shows_only_after_later_append
 ):
     # The state folded on top of now equals a full replay, but what it keeps is not the log's: verify
     # checks the stored state against what the projection writes at its position.
-    import hashlib
-
-    from policytracker._canonical import canonical_json
 
     if window:
         monkeypatch.setattr(_stored, "_WINDOW", window)
@@ -1077,8 +1047,7 @@ def test_the_command_line_finds_a_false_state_that_shows_only_after_later_append
     content, _ = _states_row(tmp_path / "log.db")
     obj = json.loads(content)
     edit(obj)
-    other = canonical_json(obj)
-    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+    _forge(tmp_path / "log.db", obj)
 
     capsys.readouterr()
     assert 1 == main(["verify", str(tmp_path / "log.db")])
@@ -1088,9 +1057,6 @@ def test_the_command_line_finds_a_false_state_that_shows_only_after_later_append
 
 
 def test_reads_refuse_a_stored_amount_of_negative_zero(tmp_path, monkeypatch):
-    import hashlib
-
-    from policytracker._canonical import canonical_json
 
     monkeypatch.setattr(_stored, "_WINDOW", 1)
     with seeded(tmp_path) as log:
@@ -1098,8 +1064,7 @@ def test_reads_refuse_a_stored_amount_of_negative_zero(tmp_path, monkeypatch):
     content, _ = _states_row(tmp_path / "log.db")
     obj = json.loads(content)
     _put(obj["countries"]["SV"]["checkpoint"], "holdings", "ETH", "-0.0")
-    other = canonical_json(obj)
-    _set_state(tmp_path / "log.db", other, hashlib.sha256(other.encode()).hexdigest())
+    _forge(tmp_path / "log.db", obj)
 
     with pt.open_log(tmp_path / "log.db") as log:
         assert latest_country_states(log) is None
@@ -1161,9 +1126,6 @@ def test_the_command_line_finds_a_state_claiming_an_earlier_record_of_its_own_ap
     # Every record of one append shares its stamp. A state moved back to an earlier record of the append
     # still holds the later ones: verify passes over the later records (or, when one is an amendment,
     # compares what reads answer with a full fold) and finds it.
-    import hashlib
-
-    from policytracker._canonical import canonical_json
 
     monkeypatch.setattr(_stored, "_WINDOW", 2)
     with pt.open_log(tmp_path / "log.db", clock=StepClock(T0)) as log:
@@ -1185,13 +1147,7 @@ def test_the_command_line_finds_a_state_claiming_an_earlier_record_of_its_own_ap
     entry["tail"] = [event for event in entry["tail"] if event["type"] != "holdings.reported"]
     assert ["BTC", "10"] in entry["checkpoint"]["holdings"]
     entry["checkpoint"]["holdings"] = []  # false: the purchase of 10 is folded in
-    other = canonical_json(obj)
-    with sqlite3.connect(tmp_path / "log.db") as connection:
-        connection.execute(
-            "UPDATE states SET position = 9, digest = ?, content = ?, content_digest = ?",
-            (earlier.digest, other, hashlib.sha256(other.encode()).hexdigest()),
-        )
-    connection.close()
+    _forge(tmp_path / "log.db", obj, position=9, digest=earlier.digest)
 
     capsys.readouterr()
     assert 1 == main(["verify", str(tmp_path / "log.db")])
