@@ -25,6 +25,14 @@ def _tamper(path, *statements):
             conn.execute(statement)
 
 
+def _verified(tmp_path, *statements):
+    """verify()'s report on the SQLite test log after *statements* changed it."""
+    path = _sqlite_log(tmp_path)
+    _tamper(path, *statements)
+    with pt.open_log(path) as log:
+        return log.verify()
+
+
 @pytest.mark.parametrize(
     ("statement", "column"),
     [
@@ -41,11 +49,7 @@ def _tamper(path, *statements):
     ],
 )
 def test_a_changed_index_column_is_reported_with_its_position_and_column(tmp_path, statement, column):
-    path = _sqlite_log(tmp_path)
-    _tamper(path, statement)
-
-    with pt.open_log(path) as log:
-        report = log.verify()
+    report = _verified(tmp_path, statement)
 
     assert (False, int(statement.split("position = ")[-1][0]) if "position =" in statement else 4) == (
         report.ok,
@@ -61,24 +65,18 @@ def test_a_changed_index_column_is_reported_with_its_position_and_column(tmp_pat
 def test_a_country_index_row_for_a_position_the_log_does_not_hold_is_reported(tmp_path, position, shown):
     # Reads pass over such a row, but the next append at that position would put its record under the
     # row's country too. The records are intact, so no record's position is named as the first bad one.
-    path = _sqlite_log(tmp_path)
-    _tamper(path, f"INSERT INTO record_countries (country, position) VALUES ('US', {position})")
-
-    with pt.open_log(path) as log:
-        report = log.verify()
+    report = _verified(
+        tmp_path, f"INSERT INTO record_countries (country, position) VALUES ('US', {position})"
+    )
 
     assert (False, None, 4) == (report.ok, report.first_bad_position, report.head)
     assert f"country index lists position {shown} (for 'US')" in report.reason
 
 
 def test_a_country_index_row_reason_shows_control_characters_as_escapes(tmp_path):
-    path = _sqlite_log(tmp_path)
-    _tamper(
-        path, "INSERT INTO record_countries (country, position) VALUES (char(27) || '[2J' || char(10), 9)"
+    report = _verified(
+        tmp_path, "INSERT INTO record_countries (country, position) VALUES (char(27) || '[2J' || char(10), 9)"
     )
-
-    with pt.open_log(path) as log:
-        report = log.verify()
 
     assert not report.ok
     assert r"\x1b[2J\n" in report.reason
@@ -95,11 +93,7 @@ def test_a_country_index_row_reason_shows_control_characters_as_escapes(tmp_path
 )
 def test_an_index_value_stored_as_bytes_is_reported(tmp_path, statement):
     # A read selecting 'SV' does not match the bytes b'SV', so it would leave the record out.
-    path = _sqlite_log(tmp_path)
-    _tamper(path, statement)
-
-    with pt.open_log(path) as log:
-        report = log.verify()
+    report = _verified(tmp_path, statement)
 
     assert (False, 2) == (report.ok, report.first_bad_position)
 
@@ -284,18 +278,14 @@ def test_damage_before_a_checkpoint_says_the_records_were_committed(tmp_path):
 def test_a_sqlite_index_that_leaves_records_out_is_reported(tmp_path, index, columns):
     # The schema says the index is whole, but its entries leave position 2 out: reads through it would
     # skip that record without a word.
-    path = _sqlite_log(tmp_path)
-    _tamper(
-        path,
+    report = _verified(
+        tmp_path,
         f"DROP INDEX {index}",
         f"CREATE INDEX {index} ON records ({columns}) WHERE position <> 2",
         "PRAGMA writable_schema = ON",
         f"UPDATE sqlite_master SET sql = 'CREATE INDEX {index} ON records ({columns})' "
         f"WHERE name = '{index}'",
     )
-
-    with pt.open_log(path) as log:
-        report = log.verify()
 
     assert (False, None, 4) == (report.ok, report.first_bad_position, report.head)
     assert f"the index {index} holds 3 of the 4 records" in report.reason
@@ -304,17 +294,13 @@ def test_a_sqlite_index_that_leaves_records_out_is_reported(tmp_path, index, col
 def test_a_sqlite_index_whose_entries_are_not_its_records_is_reported(tmp_path):
     # An extra index the planner may prefer, whose schema says it is whole while its entries leave a
     # record out: only SQLite's own integrity check compares each index with the table.
-    path = _sqlite_log(tmp_path)
-    _tamper(
-        path,
+    report = _verified(
+        tmp_path,
         "CREATE INDEX records_by_kind ON records (type, position) WHERE position <> 2",
         "PRAGMA writable_schema = ON",
         "UPDATE sqlite_master SET sql = 'CREATE INDEX records_by_kind ON records (type, position)' "
         "WHERE name = 'records_by_kind'",
     )
-
-    with pt.open_log(path) as log:
-        report = log.verify()
 
     assert (False, None) == (report.ok, report.first_bad_position)
     assert "SQLite's integrity check" in report.reason
@@ -323,16 +309,12 @@ def test_a_sqlite_index_whose_entries_are_not_its_records_is_reported(tmp_path):
 
 def test_a_sqlite_index_declared_in_another_order_than_its_entries_is_reported(tmp_path):
     # Reads through an index declared descending would stream the records in reverse valid-time order.
-    path = _sqlite_log(tmp_path)
-    _tamper(
-        path,
+    report = _verified(
+        tmp_path,
         "PRAGMA writable_schema = ON",
         "UPDATE sqlite_master SET sql = 'CREATE INDEX records_by_valid_time ON records (vt_earliest DESC, "
         "vt_latest DESC, vt_rank DESC, event_id DESC)' WHERE name = 'records_by_valid_time'",
     )
-
-    with pt.open_log(path) as log:
-        report = log.verify()
 
     assert not report.ok
     assert "SQLite's integrity check" in report.reason
